@@ -1,0 +1,90 @@
+/* Device naming and content probing through libblkid. */
+#include "heartbeat/disk_device.h"
+
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int disk_device_resolve(const char *spec, char **path) {
+        static const char *const tags[] = { "LABEL=", "UUID=", "PARTUUID=", "PARTLABEL=" };
+        const char *eq = strchr(spec, '=');
+        char *p;
+
+        if (!*spec)
+                return -EINVAL;
+        if (eq && spec[0] != '/') {
+                bool known = false;
+                for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+                        if (strncmp(spec, tags[i], strlen(tags[i])) == 0)
+                                known = true;
+                if (!known || eq[1] == 0)
+                        return -EINVAL;
+                p = blkid_evaluate_tag(spec, NULL, NULL);
+                if (!p)
+                        return -ENOENT;
+                *path = p;
+                return 0;
+        }
+        p = strdup(spec);
+        if (!p)
+                return -ENOMEM;
+        *path = p;
+        return 0;
+}
+
+int disk_device_probe(const char *path, char *what, size_t what_len) {
+        blkid_probe pr;
+        const char *val = NULL;
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        pr = blkid_new_probe();
+        if (!pr) {
+                close(fd);
+                return -ENOMEM;
+        }
+        if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+                r = -EIO;
+                goto out;
+        }
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+
+        r = blkid_do_safeprobe(pr);
+        if (r == 1) {           /* nothing found */
+                r = 0;
+        } else if (r == -2) {   /* several signatures: certainly not empty */
+                snprintf(what, what_len, "several conflicting signatures");
+                r = 1;
+        } else if (r < 0) {
+                r = -EIO;
+        } else if (blkid_probe_lookup_value(pr, "PTTYPE", &val, NULL) == 0) {
+                snprintf(what, what_len, "a partition table (%s)", val);
+                r = 1;
+        } else if (blkid_probe_lookup_value(pr, "TYPE", &val, NULL) == 0) {
+                const char *usage = NULL;
+                blkid_probe_lookup_value(pr, "USAGE", &usage, NULL);
+                snprintf(what, what_len, "%s (%s)",
+                         usage && strcmp(usage, "filesystem") == 0 ? "a filesystem" :
+                         usage && strcmp(usage, "raid") == 0 ? "a RAID member" :
+                         usage && strcmp(usage, "crypto") == 0 ? "an encrypted volume" : "a signature",
+                         val);
+                r = 1;
+        } else {
+                snprintf(what, what_len, "an unidentified signature");
+                r = 1;
+        }
+out:
+        blkid_free_probe(pr);
+        close(fd);
+        return r;
+}

@@ -1,0 +1,61 @@
+/* The heartbeat region on a device: format it, and read or write its
+ * structures through deadline-bounded I/O.
+ *
+ * Every read decodes and verifies; a structure that fails is reported with
+ * its error and its contents are never used. Bulk reads fetch a whole area
+ * (all slots, all mailboxes) in one request, so that a disk interval costs
+ * a bounded number of I/Os whatever the slot count.
+ */
+#pragma once
+
+#include "heartbeat/disk_format.h"
+#include "heartbeat/disk_io.h"
+
+struct disk_region {
+        struct disk_io *io;     /* owned */
+        struct disk_super sb;
+        struct disk_layout layout;
+        unsigned timeout_ms;    /* deadline of each request */
+};
+
+/* Result of decoding one structure of a bulk read. */
+struct disk_status {
+        int error;              /* 0, -EBADMSG, -EPROTO */
+        struct disk_error msg;
+};
+
+/* Writes a fresh region described by sb on io: every slot, mailbox, claim
+ * block and both config copies first, the superblock last, so that an
+ * interrupted format never leaves a region that looks valid. */
+int disk_region_format(struct disk_io *io, const struct disk_super *sb, unsigned timeout_ms,
+                       struct disk_error *err);
+
+/* Reads and verifies the superblock; takes ownership of io on success.
+ * Returns -EBADMSG/-EPROTO with err set when the superblock is not valid,
+ * -ETIMEDOUT or another errno on I/O failure. */
+int disk_region_attach(struct disk_io *io, unsigned timeout_ms, struct disk_region **ret,
+                       struct disk_error *err);
+void disk_region_free(struct disk_region *r);
+
+/* Bulk reads. Arrays are indexed by host id and hold slot_count + 1 entries
+ * (index 0 unused). The return value is 0 when the I/O worked, whatever the
+ * structures held, or a negative errno when it did not. */
+int disk_region_read_slots(struct disk_region *r, struct disk_slot *slots, struct disk_status *st);
+int disk_region_read_mailboxes(struct disk_region *r, struct disk_mailbox *mbs, struct disk_status *st);
+/* claim_blocks entries for one host. */
+int disk_region_read_claims(struct disk_region *r, uint32_t host_id, struct disk_claims_block *cbs,
+                            struct disk_status *st);
+
+int disk_region_write_slot(struct disk_region *r, const struct disk_slot *slot);
+int disk_region_write_mailbox(struct disk_region *r, const struct disk_mailbox *mb);
+int disk_region_write_claims(struct disk_region *r, const struct disk_claims_block *cb);
+
+/* Reads both config copies. st[0], st[1] and hdr[0], hdr[1] describe A and
+ * B. *current is the copy to trust (-1 when neither is valid); when payload
+ * is given, it receives a malloc'd copy of the current payload. */
+int disk_region_read_config(struct disk_region *r, struct disk_config_header hdr[2],
+                            struct disk_status st[2], int *current, void **payload);
+/* Writes a new generation into the copy that does not hold the newest valid
+ * one. The generation must be higher than both copies'. */
+int disk_region_write_config(struct disk_region *r, uint64_t generation, const void *payload,
+                             uint32_t len, uint64_t now_unix_ms);

@@ -1,0 +1,52 @@
+/* haadm: the vmha administrator's command line. Dispatches to the command
+ * groups; each group parses its own options and prints its own help. */
+#include "tools/haadm.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage_text[] =
+        "usage: haadm [--help] COMMAND [ARGS...]\n"
+        "\n"
+        "Commands:\n"
+        "  disk init DEVICE --cluster NAME [--slots N] [--timeout SECONDS] [--force]\n"
+        "                        write a fresh heartbeat region on a shared device\n"
+        "  disk dump DEVICE [--json]\n"
+        "                        show the superblock, every slot, mailbox, claim area\n"
+        "                        and config copy; corrupt structures are reported\n"
+        "  plan --input FILE [--fail H1,H2 | --evacuate H] [--json]\n"
+        "                        offline planner on a JSON pool description\n"
+        "\n"
+        "DEVICE is a path, or LABEL=..., UUID=... or PARTUUID=... (resolved with libblkid).\n"
+        "Run 'haadm COMMAND --help' for a command's options.\n"
+        "\n"
+        "Exit status: 0 success, 1 negative answer (corrupt data, refused change),\n"
+        "2 usage or I/O error, 3 vmhad not running.\n";
+
+int haadm_usage_error(const char *fmt, ...) {
+        va_list ap;
+        fputs("haadm: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return HAADM_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                fputs(usage_text, stderr);
+                return HAADM_EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+                fputs(usage_text, stdout);
+                return HAADM_EXIT_OK;
+        }
+        if (strcmp(argv[1], "disk") == 0)
+                return haadm_disk_main(argc - 1, argv + 1);
+        if (strcmp(argv[1], "plan") == 0)
+                return haadm_plan_main(argc - 1, argv + 1);
+        haadm_usage_error("unknown command '%s' (see 'haadm --help')", argv[1]);
+        return HAADM_EXIT_USAGE;
+}

@@ -1,0 +1,20 @@
+/* haadm: shared pieces of the administrator's command line.
+ *
+ * Each command group lives in its own file (haadm_disk.c, haadm_plan.c, ...)
+ * and exports one entry point, called with argv[0] set to the group's name.
+ * Exit statuses are the same everywhere.
+ */
+#pragma once
+
+enum {
+        HAADM_EXIT_OK = 0,
+        HAADM_EXIT_FAIL = 1,      /* the answer is "no": corrupt, refused, unsafe */
+        HAADM_EXIT_USAGE = 2,     /* bad usage, bad input, or an I/O error */
+        HAADM_EXIT_NODAEMON = 3,  /* vmhad is not running */
+};
+
+/* Prints "haadm: MESSAGE" on stderr and returns HAADM_EXIT_USAGE. */
+int haadm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int haadm_disk_main(int argc, char **argv);
+int haadm_plan_main(int argc, char **argv);
