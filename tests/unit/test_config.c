@@ -1,0 +1,146 @@
+/* vmha.conf parsing: defaults, every key, and errors that name file, line
+ * and key while leaving the configuration untouched. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/config.h"
+
+static char err[VMHA_CONFIG_ERROR_MAX];
+
+static void test_minimal_file_gets_documented_defaults(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = LABEL=hb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)), 0);
+        assert_string_equal(c.heartbeat_device, "LABEL=hb");
+        assert_int_equal(c.timeout_ms, 5000);
+        assert_int_equal(c.driver, VMHA_DRIVER_XEN);
+        assert_string_equal(c.ipc_group, "vmha");
+        assert_string_equal(c.state_dir, "/var/lib/vmha");
+        assert_string_equal(c.watchdog_device, "");
+        assert_int_equal(c.fence_action, VMHA_FENCE_REBOOT);
+        assert_int_equal(c.max_fences_per_hour, 2);
+        assert_int_equal(c.migration_port, 8477);
+        assert_string_equal(c.tiebreak_target, "");
+}
+
+static void test_every_key_is_read(void **state) {
+        struct vmha_config c;
+        const char *text =
+                "# a full file\n"
+                "[heartbeat]\n"
+                "device = /dev/disk/by-id/scsi-hb\n"
+                "timeout = 2.5\n"
+                "[network]\n"
+                "tiebreak_target = 198.18.0.254\n"
+                "migration_port = 9000\n"
+                "[daemon]\n"
+                "driver = sim\n"
+                "ipc_group = wheel\n"
+                "state_dir = /srv/vmha\n"
+                "[fence]\n"
+                "watchdog_device = /dev/watchdog1\n"
+                "action = off\n"
+                "max_fences_per_hour = 3\n"
+                "[sim]\n"
+                "vm_dir = /srv/vmdisks\n";
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string(text, "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_string_equal(c.heartbeat_device, "/dev/disk/by-id/scsi-hb");
+        assert_int_equal(c.timeout_ms, 2500);
+        assert_string_equal(c.tiebreak_target, "198.18.0.254");
+        assert_int_equal(c.migration_port, 9000);
+        assert_int_equal(c.driver, VMHA_DRIVER_SIM);
+        assert_string_equal(c.ipc_group, "wheel");
+        assert_string_equal(c.state_dir, "/srv/vmha");
+        assert_string_equal(c.watchdog_device, "/dev/watchdog1");
+        assert_int_equal(c.fence_action, VMHA_FENCE_OFF);
+        assert_int_equal(c.max_fences_per_hour, 3);
+        assert_string_equal(c.sim_dir, "/srv/vmdisks");
+}
+
+/* Each bad file must fail with exactly this message, and leave c alone. */
+static void expect_error(const char *text, const char *message) {
+        struct vmha_config c;
+        memset(&c, 0x5a, sizeof(c));
+        assert_int_equal(vmha_config_parse_string(text, "/etc/vmha/vmha.conf", &c, err, sizeof(err)), -EINVAL);
+        assert_string_equal(err, message);
+        for (size_t i = 0; i < sizeof(c); i++)
+                assert_int_equal(((unsigned char *)&c)[i], 0x5a);
+}
+
+static void test_errors_name_file_line_and_key(void **state) {
+        (void)state;
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 1\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1' is not a number of seconds in 2..600");
+        expect_error("[heartbeat]\ndevice = sdb\n",
+                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'sdb' is neither an absolute path nor LABEL=, UUID= or PARTUUID=");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = kvm\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: unknown driver 'kvm' (expected xen or sim)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\ntiebreak_target = 300.1.1.1\n",
+                     "/etc/vmha/vmha.conf:4: [network] tiebreak_target: '300.1.1.1' is not an IPv4 or IPv6 address");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[fence]\nmax_fences_per_hour = -1\n",
+                     "/etc/vmha/vmha.conf:4: [fence] max_fences_per_hour: '-1' is not a whole number in 1..100");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[fence]\naction = halt\n",
+                     "/etc/vmha/vmha.conf:4: [fence] action: unknown action 'halt' (expected reboot or off)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ndevice = /dev/sdc\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] device: set twice");
+}
+
+static void test_unknown_sections_and_keys_are_errors(void **state) {
+        (void)state;
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeuot = 5\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] unknown key 'timeuot'");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[fencing]\naction = off\n",
+                     "/etc/vmha/vmha.conf:4: unknown section [fencing]");
+        expect_error("device = /dev/sdb\n", "/etc/vmha/vmha.conf:1: unknown section []");
+}
+
+static void test_syntax_errors_and_missing_keys(void **state) {
+        (void)state;
+        expect_error("[heartbeat]\nthis line has no equals sign\n",
+                     "/etc/vmha/vmha.conf:2: syntax error (expected [section] or key = value)");
+        expect_error("[heartbeat]\ntimeout = 5\n", "/etc/vmha/vmha.conf: [heartbeat] device is required");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n",
+                     "/etc/vmha/vmha.conf: [sim] vm_dir is required with driver = sim");
+}
+
+static void test_load_reads_a_real_file_and_reports_missing_ones(void **state) {
+        char path[] = "/var/tmp/vmha-test-conf.XXXXXX";
+        struct vmha_config c;
+        int fd = mkstemp(path);
+        const char text[] = "[heartbeat]\ndevice = UUID=abc\ntimeout = 3\n";
+
+        (void)state;
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+        close(fd);
+        assert_int_equal(vmha_config_load(path, &c, err, sizeof(err)), 0);
+        assert_int_equal(c.timeout_ms, 3000);
+        unlink(path);
+        assert_int_equal(vmha_config_load(path, &c, err, sizeof(err)), -ENOENT);
+        assert_non_null(strstr(err, "No such file or directory"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_minimal_file_gets_documented_defaults),
+                cmocka_unit_test(test_every_key_is_read),
+                cmocka_unit_test(test_errors_name_file_line_and_key),
+                cmocka_unit_test(test_unknown_sections_and_keys_are_errors),
+                cmocka_unit_test(test_syntax_errors_and_missing_keys),
+                cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,128 @@
+/* The control protocol's request parser: valid requests round-trip, and
+ * every malformed one is refused with a reason. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/ipc_proto.h"
+
+static char err[IPC_ERROR_MAX];
+
+static int parse(const char *s, struct ipc_request *r) {
+        return ipc_request_parse(s, strlen(s), r, err);
+}
+
+static void test_status_without_args_parses(void **state) {
+        struct ipc_request r;
+        (void)state;
+        assert_int_equal(parse("{\"op\":\"status\"}", &r), 0);
+        assert_int_equal(r.op, IPC_OP_STATUS);
+        assert_int_equal(parse("  {\"op\":\"vm_list\", \"args\": {}}\n", &r), 0);
+        assert_int_equal(r.op, IPC_OP_VM_LIST);
+}
+
+static void test_vm_set_reads_every_field(void **state) {
+        struct ipc_request r;
+        (void)state;
+        assert_int_equal(parse("{\"op\":\"vm_set\",\"args\":{\"name\":\"vm-a\",\"priority\":\"best-effort\","
+                               "\"order\":-3,\"start_delay_s\":10,\"memory_mib\":8192,\"config\":\"/etc/xen/a.cfg\"}}",
+                               &r), 0);
+        assert_string_equal(r.vm, "vm-a");
+        assert_true(r.has_priority);
+        assert_int_equal(r.priority, IPC_PRIORITY_BEST_EFFORT);
+        assert_int_equal(r.order, -3);
+        assert_int_equal(r.start_delay_s, 10);
+        assert_int_equal(r.memory_mib, 8192);
+        assert_string_equal(r.config, "/etc/xen/a.cfg");
+}
+
+static void test_format_then_parse_round_trips(void **state) {
+        struct ipc_request r = { .op = IPC_OP_VM_SET, .has_priority = true, .priority = IPC_PRIORITY_RESTART,
+                                 .has_memory = true, .memory_mib = 1024, .has_order = true, .order = 7 }, back;
+        char *json;
+        (void)state;
+        strcpy(r.vm, "web-1");
+        assert_int_equal(ipc_request_format(&r, &json), 0);
+        assert_int_equal(parse(json, &back), 0);
+        assert_memory_equal(&r, &back, sizeof(r));
+        free(json);
+
+        struct ipc_request m = { .op = IPC_OP_HOST_MAINTENANCE, .on = true };
+        strcpy(m.host, "h2");
+        assert_int_equal(ipc_request_format(&m, &json), 0);
+        assert_int_equal(parse(json, &back), 0);
+        assert_memory_equal(&m, &back, sizeof(m));
+        free(json);
+}
+
+static void expect_refused(const char *s, const char *message) {
+        struct ipc_request r;
+        assert_int_equal(parse(s, &r), -EBADMSG);
+        assert_string_equal(err, message);
+}
+
+static void test_malformed_requests_are_refused_with_a_reason(void **state) {
+        (void)state;
+        expect_refused("", "empty request");
+        expect_refused("{\"op\":", "malformed JSON: incomplete");
+        expect_refused("[1,2]", "a request must be a JSON object");
+        expect_refused("{\"op\":\"status\"} x", "malformed JSON: unexpected character");
+        expect_refused("{\"op\":\"status\"}{\"op\":\"status\"}", "malformed JSON: unexpected character");
+        expect_refused("{\"args\":{}}", "missing \"op\" string");
+        expect_refused("{\"op\":7}", "missing \"op\" string");
+        expect_refused("{\"op\":\"reboot\"}", "unknown op 'reboot'");
+        expect_refused("{\"op\":\"status\",\"extra\":1}", "unknown field 'extra'");
+        expect_refused("{\"op\":\"status\",\"args\":[]}", "\"args\" must be an object");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{}}", "vm_set: missing argument 'name'");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"prio\":\"restart\"}}",
+                       "vm_set: unknown argument 'prio'");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a b\"}}",
+                       "args.name: invalid name (1-63 letters, digits, '.', '_', '-')");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"priority\":\"sometimes\"}}",
+                       "args.priority: expected \"restart\", \"best-effort\" or \"none\"");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"memory_mib\":0}}",
+                       "args.memory_mib: 0 is out of range 1..4294967296");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"memory_mib\":\"4096\"}}",
+                       "args.memory_mib: expected an integer");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"config\":\"relative.cfg\"}}",
+                       "args.config: expected an absolute path shorter than 256 bytes");
+        expect_refused("{\"op\":\"host_maintenance\",\"args\":{\"host\":\"h1\"}}",
+                       "host_maintenance: missing argument 'on'");
+        expect_refused("{\"op\":\"host_maintenance\",\"args\":{\"host\":\"h1\",\"on\":1}}",
+                       "args.on: expected true or false");
+        expect_refused("{\"op\":\"pool_set\",\"args\":{}}", "pool_set: nothing to set");
+        expect_refused("{\"op\":\"pool_set\",\"args\":{\"failures_to_tolerate\":-1}}",
+                       "args.failures_to_tolerate: -1 is out of range 0..254");
+        expect_refused("{\"op\":\"status\",\"args\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}}",
+                       "malformed JSON: nesting too deep");
+}
+
+static void test_embedded_nul_and_oversize_are_refused(void **state) {
+        struct ipc_request r;
+        static char big[IPC_MAX_MESSAGE + 2];
+        const char nul[] = "{\"op\":\"vm_remove\",\"args\":{\"name\":\"a\\u0000b\"}}";
+        (void)state;
+        assert_int_equal(parse(nul, &r), -EBADMSG);
+        assert_string_equal(err, "args.name: invalid name (1-63 letters, digits, '.', '_', '-')");
+        memset(big, ' ', sizeof(big) - 1);
+        assert_int_equal(ipc_request_parse(big, sizeof(big) - 1, &r, err), -EBADMSG);
+        assert_string_equal(err, "request of 65537 bytes exceeds the limit of 65536");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_status_without_args_parses),
+                cmocka_unit_test(test_vm_set_reads_every_field),
+                cmocka_unit_test(test_format_then_parse_round_trips),
+                cmocka_unit_test(test_malformed_requests_are_refused_with_a_reason),
+                cmocka_unit_test(test_embedded_nul_and_oversize_are_refused),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
