@@ -1,0 +1,51 @@
+/* Timing of the safety core, derived from one value.
+ *
+ * Every delay the survival rule, the watchdog and the S2 wait depend on
+ * comes from the pool's `timeout` (DESIGN.md, "Timing"). Deriving them in
+ * one place keeps their relations true by construction: detection plus the
+ * settle window stays well below the watchdog timeout, and the S2 margin is
+ * never zero.
+ *
+ * The `unsafe` knobs exist only so that the scenario simulator can switch
+ * off one fix at a time and show the counterexample (CE1-CE3) it prevents.
+ * core_timing_init() always clears them; production code never sets them.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CORE_DEFAULT_TIMEOUT_MS 5000u
+#define CORE_MIN_TIMEOUT_MS     2000u
+#define CORE_MAX_TIMEOUT_MS     600000u
+
+/* Test-only switches, each undoing one of the design's fixes. */
+struct core_unsafe_knobs {
+        bool no_margin;         /* CE1: S2 margin 0 */
+        bool no_fresh_ack;      /* CE2: rule 4 without fresh acknowledgements */
+        bool no_claims;         /* CE3: S2 against the replicated owner, no disk claims */
+};
+
+struct core_timing {
+        uint32_t timeout_ms;
+        uint32_t disk_interval_ms;      /* timeout/10: slot write, read, CPG ack period */
+        uint32_t disk_timeout_ms;       /* timeout: a slot silent this long is not disk-alive */
+        uint32_t watchdog_timeout_ms;   /* timeout */
+        uint32_t settle_ms;             /* 2 x disk interval: the longest a verdict stays WAIT */
+        uint32_t s2_margin_ms;          /* max(1000, watchdog/2); 0 only with unsafe.no_margin */
+        uint32_t io_grace_ms;           /* disk interval: own I/O failing this long = disk lost */
+        uint32_t token_ms;              /* suggested Corosync token, timeout/5 */
+        struct core_unsafe_knobs unsafe;
+};
+
+/* Fills t from timeout_ms (0 means the default). Returns -ERANGE when the
+ * value is outside [CORE_MIN_TIMEOUT_MS, CORE_MAX_TIMEOUT_MS]. */
+int core_timing_init(struct core_timing *t, uint32_t timeout_ms);
+
+/* Tests only: applies the knobs (no_margin sets the margin to 0). */
+void core_timing_set_unsafe(struct core_timing *t, const struct core_unsafe_knobs *k);
+
+/* The S2 wait: watchdog timeout plus margin. */
+static inline uint64_t core_timing_s2_wait_ms(const struct core_timing *t) {
+        return (uint64_t)t->watchdog_timeout_ms + t->s2_margin_ms;
+}

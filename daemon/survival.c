@@ -1,0 +1,440 @@
+/* The survival rule (DESIGN.md rules 1-5), pure.
+ *
+ * Rule 2 compares partitions as hosts publish them on the disk. A
+ * partition is a published view; hosts that wrote FENCING count for
+ * nothing, and hosts still JOINING are not competitors (they run no VMs and
+ * wait instead of fencing). The views have settled when every disk-alive
+ * member of this host's partition publishes exactly this host's membership
+ * and every disk-alive competitor publishes a view disjoint from it. Until
+ * then the verdict is WAIT, for at most the settle window after the
+ * membership changed. After the window a view that still overlaps this
+ * host's partition is read as "that host's view minus ours", and a host
+ * that has not written for a whole settle window (a frozen host with a stale
+ * view) is not a competitor. Every host strips the same hosts from the
+ * same slots, so both sides still reach the same answer.
+ *
+ * A wrong survival verdict can cost availability but not S1: a surviving
+ * host keeps its slot advancing (or, under rule 4, keeps every other host
+ * acknowledging it), and S2 never takes over from a host that does.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/survival.h"
+
+static uint64_t age_ms(uint64_t now_ms, uint64_t then_ms) {
+        return now_ms > then_ms ? now_ms - then_ms : 0;
+}
+
+void core_view_del(struct core_view *v, unsigned id) {
+        if (id < 8 * DISK_VIEW_BYTES)
+                v->bits[id / 8] &= (uint8_t)~(1u << (id % 8));
+}
+
+unsigned core_view_count(const struct core_view *v) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < DISK_VIEW_BYTES; i++)
+                n += (unsigned)__builtin_popcount(v->bits[i]);
+        return n;
+}
+
+unsigned core_view_min(const struct core_view *v) {
+        for (unsigned i = 0; i < DISK_VIEW_BYTES; i++)
+                if (v->bits[i])
+                        return 8 * i + (unsigned)__builtin_ctz(v->bits[i]);
+        return 0;
+}
+
+bool core_view_equal(const struct core_view *a, const struct core_view *b) {
+        return memcmp(a->bits, b->bits, DISK_VIEW_BYTES) == 0;
+}
+
+bool core_view_intersects(const struct core_view *a, const struct core_view *b) {
+        for (unsigned i = 0; i < DISK_VIEW_BYTES; i++)
+                if (a->bits[i] & b->bits[i])
+                        return true;
+        return false;
+}
+
+char *core_view_format(const struct core_view *v, char *buf, size_t len) {
+        size_t used = 0;
+
+        if (len < 3) {
+                if (len)
+                        buf[0] = '\0';
+                return buf;
+        }
+        buf[used++] = '{';
+        for (unsigned id = 0; id < 8 * DISK_VIEW_BYTES; id++) {
+                char digits[4];
+                size_t n = 0;
+                unsigned x = id;
+
+                if (!core_view_has(v, id))
+                        continue;
+                do {
+                        digits[n++] = (char)('0' + x % 10);
+                        x /= 10;
+                } while (x);
+                if (used + n + 3 > len)
+                        break;          /* truncated: still closed and terminated */
+                if (buf[used - 1] != '{')
+                        buf[used++] = ',';
+                while (n > 0)
+                        buf[used++] = digits[--n];
+        }
+        buf[used++] = '}';
+        buf[used] = '\0';
+        return buf;
+}
+
+struct core_peer *survival_peer_find(struct core_peer *peers, size_t n, uint32_t id) {
+        for (size_t i = 0; i < n; i++)
+                if (peers[i].id == id)
+                        return &peers[i];
+        return NULL;
+}
+
+const struct core_peer *survival_peer_find_const(const struct core_peer *peers, size_t n, uint32_t id) {
+        for (size_t i = 0; i < n; i++)
+                if (peers[i].id == id)
+                        return &peers[i];
+        return NULL;
+}
+
+void survival_peer_init(struct core_peer *p, uint32_t id, uint64_t now_ms) {
+        memset(p, 0, sizeof(*p));
+        p->id = id;
+        p->state = DISK_SLOT_EMPTY;
+        p->advanced_ms = now_ms;
+        p->left_ms = now_ms;
+}
+
+void survival_peer_observe_slot(struct core_peer *p, const struct disk_slot *s, uint64_t now_ms) {
+        bool new_incarnation = !p->slot_seen || s->incarnation != p->incarnation;
+
+        if (new_incarnation || s->seq != p->seq)
+                p->advanced_ms = now_ms;
+        if (new_incarnation)
+                p->fencing_seen = false;
+        p->slot_seen = true;
+        p->state = s->state;
+        p->incarnation = s->incarnation;
+        p->seq = s->seq;
+        p->ring_id = s->ring_id;
+        memcpy(p->view.bits, s->view, DISK_VIEW_BYTES);
+        p->flags = s->flags;
+        if (s->state == DISK_SLOT_FENCING) {
+                if (!p->fencing_seen) {
+                        p->fencing_seen = true;
+                        p->fencing_seen_ms = now_ms;
+                }
+        } else {
+                p->fencing_seen = false;
+        }
+}
+
+void survival_peer_observe_ack(struct core_peer *p, uint64_t now_ms) {
+        p->ack_seen = true;
+        p->ack_ms = now_ms;
+}
+
+void survival_observe_membership(struct survival_inputs *in, const struct core_view *members,
+                                 uint64_t ring_id, bool quorate, uint64_t now_ms) {
+        if (!core_view_equal(&in->members, members) || ring_id != in->ring_id)
+                in->membership_since_ms = now_ms;
+        in->members = *members;
+        in->ring_id = ring_id;
+        in->quorate = quorate;
+        for (size_t i = 0; i < in->n_peers; i++) {
+                struct core_peer *p = &in->peers[i];
+                bool now_member = core_view_has(members, p->id);
+
+                if (p->member && !now_member)
+                        p->left_ms = now_ms;
+                p->member = now_member;
+        }
+}
+
+bool survival_own_disk_ok(const struct survival_inputs *in, uint64_t now_ms) {
+        const struct core_timing *t = in->timing;
+
+        if (!in->read_ok_seen || !in->write_ok_seen)
+                return false;
+        return !in->disk_error || age_ms(now_ms, in->disk_error_since_ms) < t->io_grace_ms;
+}
+
+bool survival_own_read_fresh(const struct survival_inputs *in, uint64_t now_ms) {
+        return in->read_ok_seen && age_ms(now_ms, in->last_read_ok_ms) <= in->timing->disk_interval_ms;
+}
+
+static bool peer_fencing(const struct core_peer *p) {
+        return p->slot_seen && p->state == DISK_SLOT_FENCING;
+}
+
+static bool peer_disk_alive(const struct core_peer *p, const struct core_timing *t, uint64_t now_ms) {
+        return p->slot_seen && age_ms(now_ms, p->advanced_ms) <= t->disk_timeout_ms;
+}
+
+uint32_t survival_master(const struct survival_inputs *in) {
+        uint32_t master = in->self_id;
+
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id < master && core_view_has(&in->members, p->id) && !peer_fencing(p))
+                        master = p->id;
+        }
+        return master;
+}
+
+uint32_t survival_slot_flags(const struct survival_inputs *in, uint64_t now_ms) {
+        uint32_t f = 0;
+
+        if (in->quorate)
+                f |= DISK_SLOT_QUORATE;
+        if (in->tiebreak_ok)
+                f |= DISK_SLOT_TIEBREAK_OK;
+        if (survival_own_disk_ok(in, now_ms))
+                f |= DISK_SLOT_DISK_OK;
+        return f;
+}
+
+bool survival_may_feed(const struct survival_verdict *v, bool slot_write_completed) {
+        if (v->kind == SURVIVAL_FENCE)
+                return false;
+        if (slot_write_completed)
+                return true;
+        return v->kind == SURVIVAL_SURVIVE && v->rule == SURVIVAL_RULE_4_NO_DISK && v->feed_on_acks;
+}
+
+const char *survival_kind_name(enum survival_kind k) {
+        switch (k) {
+        case SURVIVAL_SURVIVE: return "SURVIVE";
+        case SURVIVAL_WAIT:    return "WAIT";
+        case SURVIVAL_FENCE:   return "FENCE";
+        }
+        return "?";
+}
+
+const char *survival_rule_name(enum survival_rule r) {
+        switch (r) {
+        case SURVIVAL_RULE_1_QUORUM:   return "rule 1";
+        case SURVIVAL_RULE_2_DISK:     return "rule 2";
+        case SURVIVAL_RULE_3_ISOLATED: return "rule 3";
+        case SURVIVAL_RULE_4_NO_DISK:  return "rule 4";
+        case SURVIVAL_RULE_JOIN:       return "joining";
+        }
+        return "?";
+}
+
+/* How a partition compares under rule 2. */
+struct partition_score {
+        struct core_view hosts;         /* the hosts that count */
+        unsigned size;
+        bool tiebreak;
+        unsigned lowest;
+};
+
+static void score_partition(const struct survival_inputs *in, const struct core_view *view,
+                            struct partition_score *s) {
+        memset(s, 0, sizeof(*s));
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+                uint32_t id = p->id;
+
+                if (!core_view_has(view, id) || (id != in->self_id && peer_fencing(p)))
+                        continue;
+                core_view_add(&s->hosts, id);
+                s->size++;
+                if (id == in->self_id ? in->tiebreak_ok
+                                      : (p->slot_seen && (p->flags & DISK_SLOT_TIEBREAK_OK)))
+                        s->tiebreak = true;
+        }
+        s->lowest = core_view_min(&s->hosts);
+}
+
+/* > 0 when a beats b; *why names the deciding criterion. */
+static int compare_partitions(const struct partition_score *a, const struct partition_score *b,
+                              const char **why) {
+        if (a->size != b->size) {
+                *why = "bigger";
+                return a->size > b->size ? 1 : -1;
+        }
+        if (a->tiebreak != b->tiebreak) {
+                *why = "tie, tiebreak target reachable";
+                return a->tiebreak ? 1 : -1;
+        }
+        *why = "tie, lowest node id";
+        if (a->lowest == b->lowest)
+                return 0;
+        /* An empty partition (lowest 0) never beats a non-empty one. */
+        if (a->lowest == 0 || b->lowest == 0)
+                return a->lowest == 0 ? -1 : 1;
+        return a->lowest < b->lowest ? 1 : -1;
+}
+
+static void verdict_set(struct survival_verdict *out, enum survival_kind kind, enum survival_rule rule,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void verdict_set(struct survival_verdict *out, enum survival_kind kind, enum survival_rule rule,
+                        const char *fmt, ...) {
+        va_list ap;
+
+        out->kind = kind;
+        out->rule = rule;
+        va_start(ap, fmt);
+        vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+        va_end(ap);
+}
+
+/* Rules 3 and 4: this host cannot use the disk. */
+static void decide_without_disk(const struct survival_inputs *in, const struct core_view *members,
+                                uint64_t now_ms, struct survival_verdict *out) {
+        const struct core_timing *t = in->timing;
+        struct core_view missing = { { 0 } };
+        const struct core_peer *stale = NULL;
+        char mv[128], ms[128];
+
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id == in->self_id)
+                        continue;
+                if (!core_view_has(members, p->id))
+                        core_view_add(&missing, p->id);
+                else if (!stale && !t->unsafe.no_fresh_ack &&
+                         (!p->ack_seen || age_ms(now_ms, p->ack_ms) > t->disk_interval_ms))
+                        stale = p;
+        }
+        core_view_format(members, mv, sizeof(mv));
+        core_view_format(&missing, ms, sizeof(ms));
+
+        if (core_view_count(&missing) == 0 && !stale) {
+                out->feed_on_acks = true;
+                verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_4_NO_DISK,
+                            "survive: disk lost, membership %s complete and acknowledged by every host", mv);
+        } else if (in->joining) {
+                verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
+                            "joining: no usable disk yet, waiting for it or a complete membership (have %s)", mv);
+        } else if (core_view_count(&missing) == 0) {
+                if (stale->ack_seen)
+                        verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_4_NO_DISK,
+                                    "lost: disk lost, host %u has not acknowledged this host for %llu ms",
+                                    stale->id, (unsigned long long)age_ms(now_ms, stale->ack_ms));
+                else
+                        verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_4_NO_DISK,
+                                    "lost: disk lost, host %u has never acknowledged this host", stale->id);
+        } else if (in->quorate) {
+                verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_4_NO_DISK,
+                            "lost: disk lost and membership %s incomplete (missing %s)", mv, ms);
+        } else {
+                verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_3_ISOLATED,
+                            "lost: no quorum and no disk, membership %s", mv);
+        }
+}
+
+/* Rule 2: no quorum, but the disk works. */
+static void decide_by_disk(const struct survival_inputs *in, const struct core_view *members,
+                           uint64_t now_ms, struct survival_verdict *out) {
+        const struct core_timing *t = in->timing;
+        bool in_window = age_ms(now_ms, in->membership_since_ms) < t->settle_ms;
+        const struct core_peer *unsettled = NULL;
+        struct partition_score mine, best, cand;
+        bool have_best = false;
+        const char *why = "";
+        char a[128], b[128];
+
+        /* Have the views settled? */
+        for (size_t i = 0; i < in->n_peers && !unsettled; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id == in->self_id || !peer_disk_alive(p, t, now_ms) || p->state != DISK_SLOT_ALIVE)
+                        continue;
+                if (core_view_has(members, p->id) ? !core_view_equal(&p->view, members)
+                                                   : core_view_intersects(&p->view, members))
+                        unsettled = p;
+        }
+        if (unsettled && (in_window || in->joining)) {
+                verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
+                            "wait: views not settled, host %u publishes %s, this host sees %s",
+                            unsettled->id, core_view_format(&unsettled->view, a, sizeof(a)),
+                            core_view_format(members, b, sizeof(b)));
+                return;
+        }
+
+        score_partition(in, members, &mine);
+        out->partition = mine.hosts;
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+                struct core_view theirs;
+
+                if (p->id == in->self_id || core_view_has(members, p->id) ||
+                    !peer_disk_alive(p, t, now_ms) || p->state != DISK_SLOT_ALIVE)
+                        continue;
+                if (core_view_intersects(&p->view, members) &&
+                    age_ms(now_ms, p->advanced_ms) > t->settle_ms)
+                        continue;       /* a stale publisher, e.g. frozen */
+                theirs = p->view;
+                for (size_t j = 0; j < in->n_peers; j++)
+                        if (core_view_has(members, in->peers[j].id))
+                                core_view_del(&theirs, in->peers[j].id);
+                core_view_add(&theirs, p->id);
+                score_partition(in, &theirs, &cand);
+                if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
+                        best = cand;
+                        have_best = true;
+                }
+        }
+
+        core_view_format(&mine.hosts, a, sizeof(a));
+        if (!have_best) {
+                verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_2_DISK,
+                            "survive: no quorum, no other partition on the disk, %s wins", a);
+                return;
+        }
+        core_view_format(&best.hosts, b, sizeof(b));
+        if (compare_partitions(&mine, &best, &why) > 0)
+                verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_2_DISK,
+                            "survive: no quorum, disk shows partition %s beats %s (%s)", a, b, why);
+        else if (in->joining)
+                verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
+                            "joining: disk shows partition %s holds the pool, waiting to join", b);
+        else
+                verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_2_DISK,
+                            "lost: no quorum, disk shows partition %s beats %s (%s)", b, a, why);
+}
+
+int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct survival_verdict *out) {
+        struct core_view members;
+        char mv[128];
+
+        memset(out, 0, sizeof(*out));
+        if (in->self_id == 0 || in->self_id > CORE_MAX_HOST_ID ||
+            !survival_peer_find_const(in->peers, in->n_peers, in->self_id)) {
+                verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_3_ISOLATED,
+                            "lost: invalid inputs, this host (%u) is not configured", in->self_id);
+                return -EINVAL;
+        }
+
+        /* Corosync always counts the local node; make sure the view does. */
+        members = in->members;
+        core_view_add(&members, in->self_id);
+        out->partition = members;
+        out->own_disk_ok = survival_own_disk_ok(in, now_ms);
+
+        if (!out->own_disk_ok) {
+                decide_without_disk(in, &members, now_ms, out);
+                return 0;
+        }
+        if (in->quorate) {
+                verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_1_QUORUM,
+                            "survive: quorate partition %s reaches the disk",
+                            core_view_format(&members, mv, sizeof(mv)));
+                return 0;
+        }
+        decide_by_disk(in, &members, now_ms, out);
+        return 0;
+}

@@ -1,0 +1,180 @@
+/* The survival rule: does this host stay alive, and may it feed its watchdog?
+ *
+ * survival_decide() is the whole of DESIGN.md's rules 1-5 as one pure
+ * function of what a host can know: its Corosync membership and quorum, the
+ * slots it last read from the heartbeat disk (and when, on its own
+ * monotonic clock, each one last advanced), whether its own disk I/O works,
+ * its tiebreak result and the CPG acknowledgements of its peers. It reads no
+ * clock and does no I/O; `now_ms` is the caller's monotonic time.
+ *
+ * The one idea: a host may keep running only while someone could see it
+ * running. Either its slot keeps advancing on the disk (rules 1 and 2; the
+ * watchdog is fed only right after a slot write), or every other host keeps
+ * acknowledging it over CPG (rule 4; the watchdog is fed on those
+ * acknowledgements). Whoever takes over its VMs (s2.h) waits until both
+ * kinds of evidence have been gone for a watchdog timeout plus a margin.
+ *
+ * What the daemon does with it, every loop iteration (at least every disk
+ * interval, and after every membership change, slot read or ack):
+ *   - fold inputs in: survival_peer_observe_slot() after each slot read,
+ *     survival_observe_membership() on each Corosync configuration change,
+ *     survival_peer_observe_ack() on each CPG acknowledgement;
+ *   - call survival_decide(); log the reason when the verdict changes;
+ *   - FENCE is final for this incarnation: latch it, write FENCING to the
+ *     slot when the disk allows, stop feeding, and never feed again;
+ *   - feed the watchdog only when survival_may_feed() says so;
+ *   - arm the watchdog when the verdict first becomes SURVIVE (a joining
+ *     host runs no VMs and is never told to fence).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/core_timing.h"
+#include "heartbeat/disk_format.h"
+
+#define CORE_MAX_HOST_ID   (DISK_MAX_SLOTS)     /* host ids run 1..255 */
+#define SURVIVAL_REASON_MAX 256u
+
+/* A set of host ids: the same bitmap as a slot's published view. */
+struct core_view {
+        uint8_t bits[DISK_VIEW_BYTES];
+};
+
+static inline bool core_view_has(const struct core_view *v, unsigned id) {
+        return disk_view_test(v->bits, id);
+}
+static inline void core_view_add(struct core_view *v, unsigned id) {
+        disk_view_set(v->bits, id);
+}
+void core_view_del(struct core_view *v, unsigned id);
+unsigned core_view_count(const struct core_view *v);
+/* Lowest id in v, or 0 when v is empty. */
+unsigned core_view_min(const struct core_view *v);
+bool core_view_equal(const struct core_view *a, const struct core_view *b);
+bool core_view_intersects(const struct core_view *a, const struct core_view *b);
+/* "{1,2,3}" into buf (always NUL-terminated); returns buf. */
+char *core_view_format(const struct core_view *v, char *buf, size_t len);
+
+/* What this host knows about one configured host (itself included). The
+ * daemon keeps one per configured host and updates it only through the
+ * survival_*observe* helpers below, which are pure too. */
+struct core_peer {
+        uint32_t id;
+
+        /* The last slot read (valid once slot_seen). */
+        bool slot_seen;
+        enum disk_slot_state state;
+        uint64_t incarnation;
+        uint64_t seq;
+        uint64_t ring_id;
+        struct core_view view;
+        uint32_t flags;                 /* DISK_SLOT_QUORATE | TIEBREAK_OK | DISK_OK */
+        uint64_t advanced_ms;           /* observer time its seq (or incarnation) last changed */
+        bool fencing_seen;              /* FENCING read in this incarnation ... */
+        uint64_t fencing_seen_ms;       /* ... first at this observer time */
+
+        /* Network. */
+        bool member;                    /* in this host's current membership */
+        uint64_t left_ms;               /* when it was last seen leaving (or first seen absent) */
+        bool ack_seen;
+        uint64_t ack_ms;                /* last CPG ack: "I count you in my membership" */
+};
+
+/* Start tracking host `id` at observer time now_ms. A host never read yet
+ * counts as silent since now_ms, and as absent since now_ms. */
+void survival_peer_init(struct core_peer *p, uint32_t id, uint64_t now_ms);
+/* Fold in a slot just read. Detects advances by seq or incarnation. */
+void survival_peer_observe_slot(struct core_peer *p, const struct disk_slot *s, uint64_t now_ms);
+/* Fold in an acknowledgement from p received at now_ms. */
+void survival_peer_observe_ack(struct core_peer *p, uint64_t now_ms);
+
+/* This host's inputs. `peers` lists every configured host (this one too),
+ * in any order, ids unique. */
+struct survival_inputs {
+        const struct core_timing *timing;
+        uint32_t self_id;
+        struct core_peer *peers;
+        size_t n_peers;
+
+        /* Corosync */
+        struct core_view members;       /* current membership, self included */
+        uint64_t ring_id;
+        bool quorate;
+        uint64_t membership_since_ms;   /* when the current membership was installed */
+
+        /* Own disk I/O: completion times of the last successful slot read
+         * (all slots) and slot write, valid when *_ok_seen. */
+        bool read_ok_seen, write_ok_seen;
+        uint64_t last_read_ok_ms, last_write_ok_ms;
+        /* Set when a slot read or write failed or passed its I/O deadline,
+         * at the time of that failure; cleared by the next success. The
+         * disk counts as lost io_grace after the first failure. (Not the
+         * age of the last success: a host resuming from a freeze has not
+         * failed any I/O yet, it has merely not tried.) */
+        bool disk_error;
+        uint64_t disk_error_since_ms;
+
+        bool tiebreak_ok;               /* this host reaches its tiebreak target */
+        bool joining;                   /* not yet SURVIVE since this daemon started */
+};
+
+/* On a Corosync configuration change: records the membership, quorum and
+ * installation time, and each peer's member flag and departure time. */
+void survival_observe_membership(struct survival_inputs *in, const struct core_view *members,
+                                 uint64_t ring_id, bool quorate, uint64_t now_ms);
+
+enum survival_kind {
+        SURVIVAL_SURVIVE = 0,
+        SURVIVAL_WAIT,
+        SURVIVAL_FENCE,
+};
+
+/* Which of DESIGN.md's rules decided (rule 5 is what the daemon does on
+ * FENCE); SURVIVAL_RULE_JOIN is a joining host that waits to be admitted. */
+enum survival_rule {
+        SURVIVAL_RULE_1_QUORUM = 1,
+        SURVIVAL_RULE_2_DISK = 2,
+        SURVIVAL_RULE_3_ISOLATED = 3,
+        SURVIVAL_RULE_4_NO_DISK = 4,
+        SURVIVAL_RULE_JOIN = 16,
+};
+
+struct survival_verdict {
+        enum survival_kind kind;
+        enum survival_rule rule;
+        bool feed_on_acks;              /* rule 4: acknowledgements are fresh, feed now */
+        bool own_disk_ok;
+        struct core_view partition;     /* this host's partition as compared */
+        char reason[SURVIVAL_REASON_MAX];
+};
+
+/* The survival rule. Returns 0, or -EINVAL on inconsistent inputs (self
+ * not among the peers, an id out of range), in which case out is FENCE. */
+int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct survival_verdict *out);
+
+/* May the watchdog be fed now? Only right after a completed slot write
+ * while SURVIVE or WAIT, or under rule 4 on fresh acknowledgements. */
+bool survival_may_feed(const struct survival_verdict *v, bool slot_write_completed);
+
+/* Own disk usable: a read and a write have succeeded since the daemon
+ * started, and no I/O has been failing for io_grace or longer. */
+bool survival_own_disk_ok(const struct survival_inputs *in, uint64_t now_ms);
+/* Own read recent enough to act on disk evidence (takeover): within one interval. */
+bool survival_own_read_fresh(const struct survival_inputs *in, uint64_t now_ms);
+
+/* The master of this host's partition: the lowest id in the membership
+ * whose slot does not show FENCING. Only meaningful under SURVIVE. */
+uint32_t survival_master(const struct survival_inputs *in);
+
+/* Slot flags this host should publish with its next write. */
+uint32_t survival_slot_flags(const struct survival_inputs *in, uint64_t now_ms);
+
+const char *survival_kind_name(enum survival_kind k);
+/* "rule 1" .. "rule 4", "joining". */
+const char *survival_rule_name(enum survival_rule r);
+/* Looks a peer up by id; NULL when not configured. */
+struct core_peer *survival_peer_find(struct core_peer *peers, size_t n, uint32_t id);
+const struct core_peer *survival_peer_find_const(const struct core_peer *peers, size_t n, uint32_t id);

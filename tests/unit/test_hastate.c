@@ -1,0 +1,318 @@
+/* Unit tests of the replicated HA state machine and its codecs. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/hastate.h"
+
+static struct hastate_msg protect_msg(uint64_t id, const char *name, uint32_t owner) {
+        struct hastate_msg m = { .type = HASTATE_MSG_VM_PROTECT, .sender = 1 };
+
+        m.u.vm.id = id;
+        strcpy(m.u.vm.name, name);
+        m.u.vm.priority = HASTATE_PRIORITY_RESTART;
+        m.u.vm.order = 2;
+        m.u.vm.start_delay_ms = 500;
+        m.u.vm.memory_mib = 2048;
+        snprintf(m.u.vm.config, sizeof(m.u.vm.config), "/etc/xen/%s.cfg", name);
+        m.u.vm.owner = owner;
+        return m;
+}
+
+static struct hastate *populated(void) {
+        struct hastate *s = hastate_new();
+        struct hastate_msg m = { .type = HASTATE_MSG_POOL_SETTINGS, .sender = 2 };
+        struct hastate_error err;
+
+        assert_non_null(s);
+        m.u.pool = (struct hastate_pool){ true, 1, false };
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        m = protect_msg(10, "web", 1);
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        m = protect_msg(11, "db", 2);
+        m.u.vm.priority = HASTATE_PRIORITY_BEST_EFFORT;
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        m = (struct hastate_msg){ .type = HASTATE_MSG_HOST_MAINTENANCE, .sender = 1 };
+        m.u.maintenance.host_id = 3;
+        m.u.maintenance.on = true;
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        return s;
+}
+
+static void test_messages_change_state_in_order(void **state) {
+        struct hastate *s = populated();
+        struct hastate_msg m = { .type = HASTATE_MSG_VM_OWNER, .sender = 2 };
+        struct hastate_error err;
+
+        assert_int_equal(s->generation, 4);
+        assert_true(s->pool.ha_enabled);
+        assert_int_equal(s->pool.ftt_target, 1);
+        assert_true(core_view_has(&s->maintenance, 3));
+        m.u.owner.vm_id = 10;
+        m.u.owner.owner = 3;
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        assert_int_equal(hastate_vm_find(s, 10)->owner, 3);
+        assert_int_equal(s->generation, 5);
+        hastate_free(s);
+}
+
+static void test_protect_update_keeps_the_owner(void **state) {
+        struct hastate *s = populated();
+        struct hastate_msg m = protect_msg(10, "web", 3);
+        struct hastate_error err;
+
+        m.u.vm.memory_mib = 4096;
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        assert_int_equal(hastate_vm_find(s, 10)->memory_mib, 4096);
+        assert_int_equal(hastate_vm_find(s, 10)->owner, 1);
+        assert_int_equal(s->n_vms, 2);
+        hastate_free(s);
+}
+
+static void test_invalid_messages_are_rejected_and_change_nothing(void **state) {
+        struct hastate *s = populated();
+        uint8_t *before, *after;
+        size_t lb, la;
+        struct hastate_error err;
+        struct hastate_msg bad[8];
+        size_t n = 0;
+
+        assert_int_equal(hastate_snapshot_encode(s, &before, &lb), 0);
+        bad[n] = protect_msg(0, "zero", 1);                     /* id 0 */
+        n++;
+        bad[n] = protect_msg(12, "web", 1);                     /* duplicate name */
+        n++;
+        bad[n] = protect_msg(12, "x", 1);
+        bad[n].u.vm.memory_mib = 0;                             /* no memory */
+        n++;
+        bad[n] = protect_msg(12, "x", 300);                     /* owner out of range */
+        n++;
+        bad[n] = (struct hastate_msg){ .type = HASTATE_MSG_VM_OWNER, .sender = 1 };
+        bad[n].u.owner.vm_id = 99;                              /* unknown vm */
+        bad[n].u.owner.owner = 1;
+        n++;
+        bad[n] = (struct hastate_msg){ .type = HASTATE_MSG_POOL_SETTINGS, .sender = 0 };  /* sender 0 */
+        n++;
+        bad[n] = (struct hastate_msg){ .type = (enum hastate_msg_type)42, .sender = 1 };
+        n++;
+        bad[n] = protect_msg(12, "x", 1);
+        bad[n].u.vm.name[0] = '\t';                             /* not printable */
+        n++;
+        for (size_t i = 0; i < n; i++) {
+                memset(&err, 0, sizeof(err));
+                assert_int_equal(hastate_apply(s, &bad[i], &err), -EINVAL);
+                assert_true(err.msg[0] != '\0');
+        }
+        assert_int_equal(hastate_snapshot_encode(s, &after, &la), 0);
+        assert_int_equal(la, lb);
+        assert_memory_equal(before, after, lb);
+        free(before);
+        free(after);
+        hastate_free(s);
+}
+
+static void test_unprotect_removes_the_vm(void **state) {
+        struct hastate *s = populated();
+        struct hastate_msg m = { .type = HASTATE_MSG_VM_UNPROTECT, .sender = 1 };
+        struct hastate_error err;
+
+        m.u.unprotect.vm_id = 10;
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        assert_null(hastate_vm_find(s, 10));
+        assert_non_null(hastate_vm_find(s, 11));
+        assert_int_equal(hastate_apply(s, &m, &err), -EINVAL);
+        assert_string_equal(err.msg, "unprotect: no vm 10");
+        hastate_free(s);
+}
+
+static void test_snapshot_round_trips(void **state) {
+        struct hastate *s = populated(), *t;
+        uint8_t *buf, *buf2;
+        size_t len, len2;
+        struct hastate_error err;
+
+        assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+        assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), 0);
+        assert_int_equal(t->generation, s->generation);
+        assert_int_equal(t->n_vms, 2);
+        assert_string_equal(hastate_vm_find(t, 11)->name, "db");
+        assert_int_equal(hastate_vm_find(t, 11)->priority, HASTATE_PRIORITY_BEST_EFFORT);
+        assert_string_equal(hastate_vm_find(t, 10)->config, "/etc/xen/web.cfg");
+        assert_int_equal(hastate_snapshot_encode(t, &buf2, &len2), 0);
+        assert_int_equal(len, len2);
+        assert_memory_equal(buf, buf2, len);
+        free(buf);
+        free(buf2);
+        hastate_free(s);
+        hastate_free(t);
+}
+
+static void test_snapshot_decode_rejects_every_truncation_and_bit_flip(void **state) {
+        struct hastate *s = populated(), *t;
+        uint8_t *buf;
+        size_t len;
+        struct hastate_error err;
+
+        assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+        for (size_t cut = 0; cut < len; cut++) {
+                assert_int_equal(hastate_snapshot_decode(buf, cut, &t, &err), -EBADMSG);
+                assert_null(t);
+        }
+        for (size_t i = 0; i < len; i++)
+                for (int bit = 0; bit < 8; bit++) {
+                        buf[i] ^= (uint8_t)(1u << bit);
+                        assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), -EBADMSG);
+                        buf[i] ^= (uint8_t)(1u << bit);
+                }
+        free(buf);
+        hastate_free(s);
+}
+
+/* Recomputes the trailing CRC so that semantic checks are reached. */
+static uint32_t crc32_ref(const uint8_t *p, size_t n) {
+        uint32_t c = 0xffffffffu;
+
+        for (size_t i = 0; i < n; i++) {
+                c ^= p[i];
+                for (int k = 0; k < 8; k++)
+                        c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+        }
+        return c ^ 0xffffffffu;
+}
+static void reseal(uint8_t *buf, size_t len) {
+        uint32_t c = crc32_ref(buf, len - 4);
+
+        for (int i = 0; i < 4; i++)
+                buf[len - 4 + (size_t)i] = (uint8_t)(c >> (8 * i));
+}
+
+static void test_snapshot_decode_validates_fields_behind_a_valid_checksum(void **state) {
+        struct hastate *s = populated(), *t;
+        uint8_t *buf;
+        size_t len;
+        struct hastate_error err;
+        size_t vm0 = 4 + 2 + 2 + 8 + 4 + 4 + 32 + 4;   /* first VM record */
+
+        assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+        buf[vm0 + 8] = 7;                               /* priority 7 */
+        reseal(buf, len);
+        assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), -EBADMSG);
+        assert_string_equal(err.msg, "vm web: unknown priority 7");
+        free(buf);
+
+        assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+        buf[16] = 0x80;                                 /* unknown pool flag */
+        reseal(buf, len);
+        assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), -EBADMSG);
+        free(buf);
+
+        assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+        buf[vm0 + 8 + 1 + 4 + 4 + 8] = 0xff;            /* owner 255+ */
+        buf[vm0 + 8 + 1 + 4 + 4 + 8 + 1] = 0x01;
+        reseal(buf, len);
+        assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), -EBADMSG);
+        free(buf);
+        hastate_free(s);
+}
+
+static void test_empty_state_snapshot_round_trips(void **state) {
+        struct hastate *s = hastate_new(), *t;
+        uint8_t *buf;
+        size_t len;
+        struct hastate_error err;
+
+        assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+        assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), 0);
+        assert_int_equal(t->n_vms, 0);
+        free(buf);
+        hastate_free(s);
+        hastate_free(t);
+        hastate_free(NULL);
+}
+
+static void test_message_wire_form_round_trips_every_type(void **state) {
+        struct hastate_msg in[5], out;
+        uint8_t buf[HASTATE_MSG_WIRE_MAX];
+        size_t used;
+        struct hastate_error err;
+
+        in[0] = (struct hastate_msg){ .type = HASTATE_MSG_POOL_SETTINGS, .sender = 1 };
+        in[0].u.pool = (struct hastate_pool){ true, 2, true };
+        in[1] = protect_msg(10, "web", 1);
+        in[2] = (struct hastate_msg){ .type = HASTATE_MSG_VM_UNPROTECT, .sender = 3 };
+        in[2].u.unprotect.vm_id = 10;
+        in[3] = (struct hastate_msg){ .type = HASTATE_MSG_VM_OWNER, .sender = 2 };
+        in[3].u.owner.vm_id = 10;
+        in[3].u.owner.owner = 2;
+        in[4] = (struct hastate_msg){ .type = HASTATE_MSG_HOST_MAINTENANCE, .sender = 2 };
+        in[4].u.maintenance.host_id = 4;
+        in[4].u.maintenance.on = true;
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(hastate_msg_encode(&in[i], buf, sizeof(buf), &used), 0);
+                assert_int_equal(hastate_msg_decode(buf, used, &out, &err), 0);
+                assert_int_equal(out.type, in[i].type);
+                assert_int_equal(out.sender, in[i].sender);
+                switch (in[i].type) {
+                case HASTATE_MSG_POOL_SETTINGS:
+                        assert_true(out.u.pool.ha_enabled && out.u.pool.allow_overcommit);
+                        assert_int_equal(out.u.pool.ftt_target, 2);
+                        break;
+                case HASTATE_MSG_VM_PROTECT:
+                        assert_string_equal(out.u.vm.name, "web");
+                        assert_string_equal(out.u.vm.config, "/etc/xen/web.cfg");
+                        assert_int_equal(out.u.vm.memory_mib, 2048);
+                        assert_int_equal(out.u.vm.order, 2);
+                        assert_int_equal(out.u.vm.start_delay_ms, 500);
+                        assert_int_equal(out.u.vm.owner, 1);
+                        break;
+                case HASTATE_MSG_VM_UNPROTECT:
+                        assert_int_equal(out.u.unprotect.vm_id, 10);
+                        break;
+                case HASTATE_MSG_VM_OWNER:
+                        assert_int_equal(out.u.owner.vm_id, 10);
+                        assert_int_equal(out.u.owner.owner, 2);
+                        break;
+                default:
+                        assert_int_equal(out.u.maintenance.host_id, 4);
+                        assert_true(out.u.maintenance.on);
+                }
+                /* every truncation and one trailing byte are rejected */
+                for (size_t cut = 0; cut < used; cut++)
+                        assert_int_equal(hastate_msg_decode(buf, cut, &out, &err), -EBADMSG);
+                assert_int_equal(hastate_msg_decode(buf, used + 1, &out, &err), -EBADMSG);
+        }
+        assert_int_equal(hastate_msg_encode(&in[1], buf, 8, &used), -ENOSPC);
+        assert_true(used > 8);
+}
+
+static void test_priority_names_parse_back(void **state) {
+        enum hastate_priority p;
+
+        assert_int_equal(hastate_priority_parse("best-effort", &p), 0);
+        assert_int_equal(p, HASTATE_PRIORITY_BEST_EFFORT);
+        assert_int_equal(hastate_priority_parse("always", &p), -EINVAL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_messages_change_state_in_order),
+                cmocka_unit_test(test_protect_update_keeps_the_owner),
+                cmocka_unit_test(test_invalid_messages_are_rejected_and_change_nothing),
+                cmocka_unit_test(test_unprotect_removes_the_vm),
+                cmocka_unit_test(test_snapshot_round_trips),
+                cmocka_unit_test(test_snapshot_decode_rejects_every_truncation_and_bit_flip),
+                cmocka_unit_test(test_snapshot_decode_validates_fields_behind_a_valid_checksum),
+                cmocka_unit_test(test_empty_state_snapshot_round_trips),
+                cmocka_unit_test(test_message_wire_form_round_trips_every_type),
+                cmocka_unit_test(test_priority_names_parse_back),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
