@@ -17,6 +17,13 @@ static const char usage_text[] =
         "                        and config copy; corrupt structures are reported\n"
         "  plan --input FILE [--fail H1,H2 | --evacuate H] [--json]\n"
         "                        offline planner on a JSON pool description\n"
+        "  status [--json]       the pool as this host's vmhad sees it\n"
+        "  enable | disable      arm or disarm HA pool-wide\n"
+        "  pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]\n"
+        "  vm set NAME [--priority restart|best-effort|none] [--order N]\n"
+        "              [--start-delay SECONDS] [--memory MiB] [--config PATH]\n"
+        "  vm list [--json] | vm remove NAME\n"
+        "  host maintenance HOST on|off\n"
         "\n"
         "DEVICE is a path, or LABEL=..., UUID=... or PARTUUID=... (resolved with libblkid).\n"
         "Run 'haadm COMMAND --help' for a command's options.\n"
@@ -47,6 +54,16 @@ int main(int argc, char **argv) {
                 return haadm_disk_main(argc - 1, argv + 1);
         if (strcmp(argv[1], "plan") == 0)
                 return haadm_plan_main(argc - 1, argv + 1);
+        if (strcmp(argv[1], "status") == 0)
+                return haadm_status_main(argc - 1, argv + 1);
+        if (strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "disable") == 0)
+                return haadm_enable_main(argc - 1, argv + 1, argv[1][0] == 'e');
+        if (strcmp(argv[1], "pool") == 0)
+                return haadm_pool_main(argc - 1, argv + 1);
+        if (strcmp(argv[1], "vm") == 0)
+                return haadm_vm_main(argc - 1, argv + 1);
+        if (strcmp(argv[1], "host") == 0)
+                return haadm_host_main(argc - 1, argv + 1);
         haadm_usage_error("unknown command '%s' (see 'haadm --help')", argv[1]);
         return HAADM_EXIT_USAGE;
 }

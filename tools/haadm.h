@@ -16,5 +16,13 @@ enum {
 /* Prints "haadm: MESSAGE" on stderr and returns HAADM_EXIT_USAGE. */
 int haadm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+#include <stdbool.h>
+
 int haadm_disk_main(int argc, char **argv);
 int haadm_plan_main(int argc, char **argv);
+/* Commands served by the local vmhad (haadm_ctl.c). */
+int haadm_status_main(int argc, char **argv);
+int haadm_enable_main(int argc, char **argv, bool enable);
+int haadm_pool_main(int argc, char **argv);
+int haadm_vm_main(int argc, char **argv);
+int haadm_host_main(int argc, char **argv);

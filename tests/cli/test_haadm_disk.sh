@@ -20,6 +20,9 @@ cd "$work"
 json() {   # json FILE PYTHON-EXPRESSION-ON-d  -> exit 0 when true
     python3 -c "import json,sys; d=json.load(open('$1')); sys.exit(0 if ($2) else 1)"
 }
+flip() {       # flip FILE OFFSET: invert one bit, so the byte always changes
+    python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(int(sys.argv[2])); b=f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0]^0x10]))" "$1" "$2"
+}
 unchanged() {  # unchanged FILE SUM
     [ "$(sha256sum <"$1")" = "$2" ]
 }
@@ -114,7 +117,7 @@ fi
 truncate -s 4M c.img
 "$haadm" disk init c.img --cluster pool-c --slots 8 >/dev/null
 # flip one byte inside slot 3 (block 3)
-printf '\xff' | dd of=c.img bs=1 seek=$((3 * 4096 + 300)) conv=notrunc status=none
+flip c.img $((3 * 4096 + 300))
 "$haadm" disk dump c.img >c.txt 2>&1
 tap_status 1 "dump exits 1 when a slot is corrupt" "$haadm" disk dump c.img
 tap_grep '^ +3  CORRUPT  slot 3: checksum mismatch' c.txt "the corrupt slot is named with its error"
@@ -123,13 +126,13 @@ tap_grep '^ +4  EMPTY' c.txt "the other slots are still shown"
 tap_ok "JSON marks slot 3 invalid with its error and slot 4 valid" \
     json c.json 'd["slots"][2]["valid"]==False and d["slots"][2]["error"]=="slot 3: checksum mismatch" and d["slots"][3]["valid"] and d["errors"]==1'
 # corrupt mailbox 2 (block 8 + 2) and config copy A
-printf '\x01' | dd of=c.img bs=1 seek=$(((8 + 2) * 4096 + 40)) conv=notrunc status=none
-printf '\x01' | dd of=c.img bs=1 seek=$(((1 + 16) * 4096 + 10)) conv=notrunc status=none
+flip c.img $(((8 + 2) * 4096 + 40))
+flip c.img $(((1 + 16) * 4096 + 10))
 "$haadm" disk dump c.img --json >c2.json
 tap_ok "JSON reports the corrupt mailbox and config copy A, and B becomes current" \
     json c2.json 'd["mailboxes"][1]["valid"]==False and d["config"][0]["valid"]==False and d["config"][1]["current"] and d["errors"]==3'
 # a corrupt superblock stops the dump with exit 1
-printf '\x00' | dd of=c.img bs=1 seek=100 conv=notrunc status=none
+flip c.img 100
 "$haadm" disk dump c.img >c3.txt 2>&1
 tap_status 1 "dump exits 1 when the superblock is corrupt" "$haadm" disk dump c.img
 tap_grep 'CORRUPT superblock: checksum mismatch' c3.txt "the corrupt superblock is reported"

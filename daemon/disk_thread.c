@@ -1,0 +1,299 @@
+/* Disk loop thread. */
+#include "daemon/disk_thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+struct disk_thread {
+        struct disk_region *reg;
+        uint32_t self_id;
+        uint32_t interval_ms;
+        uint64_t incarnation;
+        pthread_t thread;
+        int efd;
+
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool quit, kick;
+        struct disk_slot next;          /* what to write */
+        uint64_t seq;
+        uint64_t writes_done;           /* count of completed writes */
+        void *config;                   /* pending config snapshot, or NULL */
+        uint32_t config_len;
+        uint64_t config_gen;
+        struct disk_round latest;
+};
+
+uint64_t vmha_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t unix_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void round_copy(struct disk_round *dst, const struct disk_round *src, uint32_t n) {
+        struct disk_slot *slots = dst->slots;
+        struct disk_status *status = dst->status;
+        *dst = *src;
+        dst->slots = slots;
+        dst->status = status;
+        memcpy(dst->slots, src->slots, (n + 1) * sizeof(*slots));
+        memcpy(dst->status, src->status, (n + 1) * sizeof(*status));
+}
+
+static void *thread_main(void *arg) {
+        struct disk_thread *t = arg;
+        uint32_t n = t->reg->sb.slot_count;
+        struct disk_round r = { 0 };
+        struct timespec next;
+        struct disk_mailbox *mbs = calloc(n + 1, sizeof(*mbs));
+        struct disk_status *mst = calloc(n + 1, sizeof(*mst));
+
+        r.slots = calloc(n + 1, sizeof(*r.slots));
+        r.status = calloc(n + 1, sizeof(*r.status));
+        clock_gettime(CLOCK_MONOTONIC, &next);
+        pthread_mutex_lock(&t->lock);
+        while (!t->quit && r.slots && r.status && mbs && mst) {
+                struct disk_slot s = t->next;
+                s.host_id = t->self_id;
+                s.incarnation = t->incarnation;
+                s.seq = ++t->seq;
+                s.write_unix_ms = unix_ms();
+                t->kick = false;
+                pthread_mutex_unlock(&t->lock);
+
+                int e = disk_region_write_slot(t->reg, &s);
+                r.write_ok = e == 0;
+                r.write_done_ms = vmha_now_ms();
+                r.written_seq = s.seq;
+                if (e < 0)
+                        r.write_error = e;
+
+                /* Let the main loop feed on the completed write at once. */
+                pthread_mutex_lock(&t->lock);
+                if (e == 0)
+                        t->writes_done++;
+                t->latest.write_ok = r.write_ok;
+                t->latest.write_done_ms = r.write_done_ms;
+                t->latest.written_seq = r.written_seq;
+                t->latest.write_error = r.write_error;
+                pthread_cond_broadcast(&t->cond);
+                pthread_mutex_unlock(&t->lock);
+                if (e == 0) {
+                        uint64_t one = 1;
+                        if (write(t->efd, &one, sizeof(one)) < 0) {
+                                /* the counter cannot overflow in practice */
+                        }
+                }
+
+                e = disk_region_read_slots(t->reg, r.slots, r.status);
+                r.read_ok = e == 0;
+                r.read_done_ms = vmha_now_ms();
+                if (e < 0)
+                        r.read_error = e;
+                e = disk_region_read_mailboxes(t->reg, mbs, mst);
+                r.mailbox_ok = e == 0 && mst[t->self_id].error == 0;
+                if (r.mailbox_ok)
+                        r.mailbox = mbs[t->self_id];
+
+                pthread_mutex_lock(&t->lock);
+                void *cfg = t->config;
+                uint32_t cfg_len = t->config_len;
+                uint64_t cfg_gen = t->config_gen;
+                t->config = NULL;
+                pthread_mutex_unlock(&t->lock);
+                if (cfg) {
+                        e = disk_region_write_config(t->reg, cfg_gen, cfg, cfg_len, unix_ms());
+                        if (e < 0 && e != -ESTALE) {
+                                /* Retry with the next round unless a newer one came. */
+                                pthread_mutex_lock(&t->lock);
+                                if (!t->config) {
+                                        t->config = cfg;
+                                        cfg = NULL;
+                                }
+                                pthread_mutex_unlock(&t->lock);
+                        }
+                        free(cfg);
+                }
+
+                pthread_mutex_lock(&t->lock);
+                r.round = t->latest.round + 1;
+                round_copy(&t->latest, &r, n);
+                pthread_mutex_unlock(&t->lock);
+                uint64_t one = 1;
+                if (write(t->efd, &one, sizeof(one)) < 0) {
+                        /* as above */
+                }
+
+                pthread_mutex_lock(&t->lock);
+                next.tv_nsec += (long)t->interval_ms * 1000000L;
+                while (next.tv_nsec >= 1000000000L) {
+                        next.tv_sec++;
+                        next.tv_nsec -= 1000000000L;
+                }
+                /* After a long stall, do not run a burst of catch-up rounds. */
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (now.tv_sec > next.tv_sec + 1)
+                        next = now;
+                while (!t->quit && !t->kick &&
+                       pthread_cond_timedwait(&t->cond, &t->lock, &next) != ETIMEDOUT)
+                        ;
+        }
+        pthread_mutex_unlock(&t->lock);
+        free(r.slots);
+        free(r.status);
+        free(mbs);
+        free(mst);
+        return NULL;
+}
+
+int disk_thread_start(struct disk_region *region, uint32_t self_id, uint32_t interval_ms,
+                      const struct disk_slot *initial, struct disk_thread **ret) {
+        pthread_condattr_t ca;
+        struct disk_thread *t;
+        uint32_t n = region->sb.slot_count;
+        int r;
+
+        if (self_id < 1 || self_id > n)
+                return -ERANGE;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->reg = region;
+        t->self_id = self_id;
+        t->interval_ms = interval_ms;
+        t->next = *initial;
+        if (getrandom(&t->incarnation, sizeof(t->incarnation), 0) != sizeof(t->incarnation))
+                t->incarnation = (uint64_t)vmha_now_ms() ^ ((uint64_t)getpid() << 32);
+        t->latest.slots = calloc(n + 1, sizeof(*t->latest.slots));
+        t->latest.status = calloc(n + 1, sizeof(*t->latest.status));
+        t->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (!t->latest.slots || !t->latest.status || t->efd < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        pthread_mutex_init(&t->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&t->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        r = -pthread_create(&t->thread, NULL, thread_main, t);
+        if (r < 0)
+                goto fail;
+        *ret = t;
+        return 0;
+fail:
+        if (t->efd >= 0)
+                close(t->efd);
+        free(t->latest.slots);
+        free(t->latest.status);
+        free(t);
+        return r;
+}
+
+void disk_thread_stop(struct disk_thread *t) {
+        if (!t)
+                return;
+        pthread_mutex_lock(&t->lock);
+        t->quit = true;
+        pthread_cond_broadcast(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+        pthread_join(t->thread, NULL);
+        disk_region_free(t->reg);
+        free(t->config);
+        close(t->efd);
+        free(t->latest.slots);
+        free(t->latest.status);
+        pthread_mutex_destroy(&t->lock);
+        pthread_cond_destroy(&t->cond);
+        free(t);
+}
+
+int disk_thread_fd(const struct disk_thread *t) {
+        return t->efd;
+}
+
+void disk_thread_take(struct disk_thread *t, struct disk_round *out) {
+        uint64_t v;
+        while (read(t->efd, &v, sizeof(v)) == sizeof(v))
+                ;
+        pthread_mutex_lock(&t->lock);
+        round_copy(out, &t->latest, t->reg->sb.slot_count);
+        pthread_mutex_unlock(&t->lock);
+}
+
+void disk_thread_set_slot(struct disk_thread *t, const struct disk_slot *s) {
+        pthread_mutex_lock(&t->lock);
+        t->next = *s;
+        pthread_mutex_unlock(&t->lock);
+}
+
+int disk_thread_set_config(struct disk_thread *t, uint64_t generation, const void *payload, uint32_t len) {
+        void *copy = malloc(len ? len : 1);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, payload, len);
+        pthread_mutex_lock(&t->lock);
+        free(t->config);
+        t->config = copy;
+        t->config_len = len;
+        t->config_gen = generation;
+        pthread_mutex_unlock(&t->lock);
+        return 0;
+}
+
+void disk_thread_kick(struct disk_thread *t) {
+        pthread_mutex_lock(&t->lock);
+        t->kick = true;
+        pthread_cond_broadcast(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+}
+
+bool disk_thread_wait_write(struct disk_thread *t, unsigned timeout_ms) {
+        struct timespec deadline;
+        bool done;
+
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&t->lock);
+        /* A write already under way may carry the old contents: wait for
+         * the one after it. */
+        uint64_t want = t->writes_done + 2;
+        t->kick = true;
+        pthread_cond_broadcast(&t->cond);
+        while (t->writes_done < want &&
+               pthread_cond_timedwait(&t->cond, &t->lock, &deadline) != ETIMEDOUT)
+                ;
+        done = t->writes_done >= want;
+        pthread_mutex_unlock(&t->lock);
+        return done;
+}
+
+const struct disk_super *disk_thread_super(const struct disk_thread *t) {
+        return &t->reg->sb;
+}
+
+uint64_t disk_thread_incarnation(const struct disk_thread *t) {
+        return t->incarnation;
+}
+
+struct disk_region *disk_thread_region(struct disk_thread *t) {
+        return t->reg;
+}

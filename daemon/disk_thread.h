@@ -1,0 +1,64 @@
+/* The disk loop: one thread that writes this host's slot and reads every
+ * slot and this host's mailbox once per disk interval.
+ *
+ * It never blocks the main loop: every I/O has a deadline (disk_io), and
+ * results reach the main loop through an eventfd plus a snapshot taken
+ * under a mutex. The main loop decides what the next slot says and feeds
+ * the watchdog right after a write completed; a stalled thread therefore
+ * stops the feeding, as the design requires.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "heartbeat/disk_region.h"
+
+struct disk_thread;
+
+/* What the main loop learns after each round. */
+struct disk_round {
+        uint64_t round;                 /* increases by one per completed round */
+        bool write_ok;                  /* this round's slot write completed */
+        uint64_t write_done_ms;         /* monotonic completion time */
+        uint64_t written_seq;
+        bool read_ok;                   /* all slots read (each still verified on its own) */
+        uint64_t read_done_ms;
+        struct disk_slot *slots;        /* [slot_count + 1], valid where status[i].error == 0 */
+        struct disk_status *status;
+        bool mailbox_ok;
+        struct disk_mailbox mailbox;    /* this host's */
+        int write_error, read_error;    /* 0 or -errno of the last failure */
+};
+
+/* Starts the thread on an attached region (owned by the thread from now
+ * on). The first slot written says `initial`. The eventfd becomes readable
+ * after each round. */
+int disk_thread_start(struct disk_region *region, uint32_t self_id, uint32_t interval_ms,
+                      const struct disk_slot *initial, struct disk_thread **ret);
+/* Stops the thread; waits at most one I/O deadline for it. */
+void disk_thread_stop(struct disk_thread *t);
+
+int disk_thread_fd(const struct disk_thread *t);
+/* Copies the latest round into out (whose arrays the caller allocated with
+ * slot_count + 1 entries) and drains the eventfd. */
+void disk_thread_take(struct disk_thread *t, struct disk_round *out);
+/* Sets what the next slot writes say (seq, incarnation and write time are
+ * filled in by the thread). */
+void disk_thread_set_slot(struct disk_thread *t, const struct disk_slot *s);
+/* Queues a config snapshot (copied) to be written to the disk's config
+ * region at the next round; a newer one replaces one not yet written. */
+int disk_thread_set_config(struct disk_thread *t, uint64_t generation, const void *payload, uint32_t len);
+/* Asks for a round now instead of at the next tick. */
+void disk_thread_kick(struct disk_thread *t);
+/* Waits until a slot write that started after this call completed, at
+ * most timeout_ms. Returns true when it did. */
+bool disk_thread_wait_write(struct disk_thread *t, unsigned timeout_ms);
+
+const struct disk_super *disk_thread_super(const struct disk_thread *t);
+uint64_t disk_thread_incarnation(const struct disk_thread *t);
+/* Blocking helpers for rare operations (claims, config, mailboxes of
+ * others), run on the caller's thread with the region's deadline. */
+struct disk_region *disk_thread_region(struct disk_thread *t);
+
+uint64_t vmha_now_ms(void);

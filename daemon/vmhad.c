@@ -1,0 +1,1136 @@
+/* vmhad: the imperative shell around the pure decision core.
+ *
+ * It gathers inputs (Corosync membership and quorum, CPG acknowledgements,
+ * the disk thread's slot reads), hands them to survival_decide(), and
+ * carries out what the verdict says: feed the watchdog right after a
+ * completed slot write, publish this host's view on disk, fence itself on
+ * FENCE. The replicated HA state travels over CPG in agreed order and is
+ * applied by hastate_apply() on every member; the master keeps a snapshot
+ * of it in the disk's config region.
+ *
+ * Everything runs on one libqb loop. The only other thread is the disk
+ * thread; the only blocking call on this loop is the short wait for the
+ * FENCING slot write on the way to a reboot.
+ */
+#include "daemon/cluster.h"
+#include "daemon/config.h"
+#include "daemon/core_timing.h"
+#include "daemon/disk_thread.h"
+#include "daemon/hastate.h"
+#include "daemon/ipc_proto.h"
+#include "daemon/s2.h"
+#include "daemon/survival.h"
+#include "daemon/wire.h"
+#include "fence/watchdog.h"
+#include "heartbeat/disk_device.h"
+#include "heartbeat/disk_region.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <pwd.h>
+#include <qb/qbipcs.h>
+#include <qb/qblog.h>
+#include <qb/qbloop.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PENDING 32
+#define CHANGE_REPLY_TIMEOUT_MS 5000
+
+struct pending_reply {
+        qb_ipcs_connection_t *conn;
+        int32_t id;
+        uint64_t seq;
+        uint64_t deadline_ms;
+        enum ipc_op op;
+};
+
+struct vmhad {
+        struct vmha_config cfg;
+        const char *config_path;
+        qb_loop_t *loop;
+        qb_loop_timer_handle tick_timer;
+
+        struct cluster *cl;
+        bool cl_up;
+        uint32_t self;
+
+        struct disk_thread *disk;
+        struct disk_super sb;
+        struct disk_round round;
+        uint64_t round_seen;
+        uint64_t last_write_fed_ms;
+
+        struct watchdog *wd;
+        unsigned wd_seconds;
+
+        struct core_timing timing;
+        struct core_peer peers[CORE_MAX_HOST_ID];
+        size_t n_peers;
+        struct survival_inputs in;
+        struct survival_verdict verdict;
+        bool have_verdict;
+        bool fencing;
+        uint32_t master;
+
+        struct hastate *state;
+        uint32_t state_source;          /* sender of the snapshot last adopted */
+        uint64_t seq;                   /* our CPG message counter */
+
+        qb_ipcs_service_t *ipcs;
+        gid_t ipc_gid;
+        bool ipc_gid_known;
+        struct pending_reply pending[MAX_PENDING];
+
+        bool emergency;
+        char emergency_reason[512];
+        bool got_membership, got_round;
+        uint64_t started_ms;
+        bool sd_watchdog;
+};
+
+static struct vmhad *the_daemon;        /* for libqb callbacks without context */
+
+static const char *host_name(struct vmhad *d, uint32_t id, char buf[16]) {
+        const char *n = d->cl ? cluster_node_name(d->cl, id) : NULL;
+        if (n && *n)
+                return n;
+        snprintf(buf, 16, "host %u", id);
+        return buf;
+}
+
+/* ---- fencing ---- */
+
+static void record_last_fence(struct vmhad *d, const char *reason) {
+        char path[PATH_MAX + 32], when[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/last-fence", d->cfg.state_dir);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        f = fopen(path, "we");
+        if (!f)
+                return;
+        fprintf(f, "time=%s\nunix=%lld\nreason=%s\n", when, (long long)now, reason);
+        fflush(f);
+        fsync(fileno(f));
+        fclose(f);
+}
+
+/* FENCE is final for this incarnation: stop feeding for good, say FENCING
+ * on the disk when it can be done quickly, then reboot. If reboot() fails,
+ * the watchdog (never disarmed, never fed again) resets the host. */
+static void self_fence(struct vmhad *d, const char *reason) {
+        struct disk_slot s = { 0 };
+        struct timespec ts;
+
+        if (d->fencing)
+                return;
+        d->fencing = true;
+        qb_log(LOG_CRIT, "fencing self: %s", reason);
+        fprintf(stderr, "vmhad: FENCING SELF: %s\n", reason);
+        record_last_fence(d, reason);
+        if (d->disk) {
+                clock_gettime(CLOCK_REALTIME, &ts);
+                s.state = DISK_SLOT_FENCING;
+                s.ring_id = d->in.ring_id;
+                memcpy(s.view, d->in.members.bits, DISK_VIEW_BYTES);
+                s.watchdog_timeout_ms = d->wd_seconds * 1000;
+                s.fence_unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+                snprintf(s.reason, sizeof(s.reason), "%.*s", (int)sizeof(s.reason) - 1, reason);
+                disk_thread_set_slot(d->disk, &s);
+                if (!disk_thread_wait_write(d->disk, 3 * d->timing.disk_interval_ms))
+                        qb_log(LOG_CRIT, "fencing self: the FENCING slot write did not complete in time");
+        }
+        sync();
+        reboot(d->cfg.fence_action == VMHA_FENCE_OFF ? RB_POWER_OFF : RB_AUTOBOOT);
+        qb_log(LOG_CRIT, "fencing self: reboot() failed (%s); the watchdog will reset this host",
+               strerror(errno));
+        watchdog_abandon(d->wd);
+        d->wd = NULL;
+}
+
+/* ---- the decision step ---- */
+
+static void publish_slot(struct vmhad *d) {
+        struct disk_slot s = { 0 };
+        uint64_t now = vmha_now_ms();
+
+        if (!d->disk || d->fencing)
+                return;
+        s.state = d->in.joining ? DISK_SLOT_JOINING : DISK_SLOT_ALIVE;
+        s.ring_id = d->in.ring_id;
+        memcpy(s.view, d->in.members.bits, DISK_VIEW_BYTES);
+        s.flags = survival_slot_flags(&d->in, now);
+        s.watchdog_timeout_ms = d->wd_seconds * 1000;
+        if (d->round.mailbox_ok)
+                s.mailbox_ack_seq = d->round.mailbox.seq;
+        if (d->have_verdict)
+                snprintf(s.reason, sizeof(s.reason), "%.*s", (int)sizeof(s.reason) - 1, d->verdict.reason);
+        disk_thread_set_slot(d->disk, &s);
+}
+
+static void arm_watchdog(struct vmhad *d) {
+        char err[512];
+        int r;
+
+        if (d->wd || d->fencing)
+                return;
+        r = watchdog_open(d->cfg.watchdog_device[0] ? d->cfg.watchdog_device : NULL, d->wd_seconds, &d->wd,
+                          err, sizeof(err));
+        if (r < 0) {
+                if (!d->emergency)
+                        qb_log(LOG_CRIT, "EMERGENCY: %s; this host takes no part in HA until it is fixed", err);
+                d->emergency = true;
+                snprintf(d->emergency_reason, sizeof(d->emergency_reason), "%s", err);
+                return;
+        }
+        qb_log(LOG_NOTICE, "watchdog %s armed with a %u s timeout", watchdog_path(d->wd), d->wd_seconds);
+        if (d->emergency)
+                qb_log(LOG_NOTICE, "leaving emergency mode: the watchdog is armed");
+        d->emergency = false;
+}
+
+static void feed_if_allowed(struct vmhad *d, bool after_write) {
+        if (!d->wd || d->fencing || !d->have_verdict)
+                return;
+        if (survival_may_feed(&d->verdict, after_write))
+                watchdog_feed(d->wd);
+}
+
+static void decide(struct vmhad *d) {
+        struct survival_verdict v;
+        uint64_t now = vmha_now_ms();
+        char name[16];
+
+        if (d->fencing)
+                return;
+        /* A starting host decides nothing before it has heard Corosync and
+         * had its first disk round (or the disk had its grace time to
+         * answer): a verdict on missing inputs would be a guess. */
+        if (!d->got_membership || (!d->got_round && now - d->started_ms < d->timing.io_grace_ms))
+                return;
+        d->in.tiebreak_ok = false;
+        if (survival_decide(&d->in, now, &v) < 0)
+                qb_log(LOG_ERR, "survival rule: inconsistent inputs (%s)", v.reason);
+        if (!d->have_verdict || v.kind != d->verdict.kind || v.rule != d->verdict.rule)
+                qb_log(v.kind == SURVIVAL_FENCE ? LOG_CRIT : LOG_NOTICE, "verdict %s: %s",
+                       survival_kind_name(v.kind), v.reason);
+        d->verdict = v;
+        d->have_verdict = true;
+        if (v.kind == SURVIVAL_FENCE) {
+                self_fence(d, v.reason);
+                return;
+        }
+        if (v.kind == SURVIVAL_SURVIVE) {
+                if (d->in.joining) {
+                        d->in.joining = false;
+                        qb_log(LOG_NOTICE, "joined the pool: %s", v.reason);
+                }
+                arm_watchdog(d);
+                uint32_t m = survival_master(&d->in);
+                if (m != d->master) {
+                        qb_log(LOG_NOTICE, "master is now %s (id %u)%s", host_name(d, m, name), m,
+                               m == d->self ? ": this host" : "");
+                        d->master = m;
+                }
+        } else if (v.kind == SURVIVAL_WAIT && d->master) {
+                d->master = 0;
+        }
+        publish_slot(d);
+}
+
+/* ---- CPG messages ---- */
+
+static int send_wire(struct vmhad *d, enum wire_type type, const uint8_t *payload, size_t len, uint64_t *seq) {
+        uint8_t *buf;
+        struct wire_header h = { .type = type, .sender = d->self, .seq = ++d->seq };
+        int r;
+
+        if (!d->cl_up)
+                return -ENOTCONN;
+        buf = malloc(WIRE_HEADER_SIZE + len);
+        if (!buf)
+                return -ENOMEM;
+        wire_header_encode(&h, buf);
+        if (len)
+                memcpy(buf + WIRE_HEADER_SIZE, payload, len);
+        r = cluster_send(d->cl, buf, WIRE_HEADER_SIZE + len);
+        free(buf);
+        if (seq)
+                *seq = h.seq;
+        return r;
+}
+
+static void send_ack(struct vmhad *d) {
+        struct wire_ack a = { .ring_id = d->in.ring_id, .disk_ok = survival_own_disk_ok(&d->in, vmha_now_ms()) };
+        uint8_t buf[WIRE_ACK_SIZE];
+
+        memcpy(a.view, d->in.members.bits, DISK_VIEW_BYTES);
+        wire_ack_encode(&a, buf);
+        send_wire(d, WIRE_ACK, buf, sizeof(buf), NULL);
+}
+
+static void send_snapshot(struct vmhad *d) {
+        uint8_t *buf;
+        size_t len;
+
+        if (hastate_snapshot_encode(d->state, &buf, &len) < 0)
+                return;
+        if (send_wire(d, WIRE_SNAPSHOT, buf, len, NULL) < 0)
+                qb_log(LOG_WARNING, "could not send the HA state snapshot to joining hosts");
+        free(buf);
+}
+
+static void persist_state(struct vmhad *d) {
+        uint8_t *buf;
+        size_t len;
+
+        if (d->master != d->self || !d->disk)
+                return;
+        if (hastate_snapshot_encode(d->state, &buf, &len) < 0)
+                return;
+        disk_thread_set_config(d->disk, d->state->generation + 1, buf, (uint32_t)len);
+        free(buf);
+}
+
+static void reply_json(qb_ipcs_connection_t *c, int32_t id, json_object *o);
+static void reply_error(qb_ipcs_connection_t *c, int32_t id, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void complete_pending(struct vmhad *d, uint64_t seq, int r, const char *why) {
+        for (int i = 0; i < MAX_PENDING; i++) {
+                struct pending_reply *p = &d->pending[i];
+                if (!p->conn || p->seq != seq)
+                        continue;
+                if (r == 0) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "ok", json_object_new_boolean(1));
+                        json_object_object_add(o, "generation", json_object_new_int64((int64_t)d->state->generation));
+                        reply_json(p->conn, p->id, o);
+                } else {
+                        reply_error(p->conn, p->id, "%s", why);
+                }
+                qb_ipcs_connection_unref(p->conn);
+                p->conn = NULL;
+        }
+}
+
+static void on_change(struct vmhad *d, const struct wire_header *h, const uint8_t *p, size_t len) {
+        struct hastate_msg m;
+        struct hastate_error err;
+        int r;
+
+        r = hastate_msg_decode(p, len, &m, &err);
+        if (r == 0 && m.sender != h->sender) {
+                r = -EBADMSG;
+                snprintf(err.msg, sizeof(err.msg), "sender %u claims to be %u", h->sender, m.sender);
+        }
+        if (r == 0)
+                r = hastate_apply(d->state, &m, &err);
+        if (r < 0)
+                qb_log(LOG_WARNING, "HA state change from host %u rejected: %s", h->sender, err.msg);
+        else
+                persist_state(d);
+        if (h->sender == d->self)
+                complete_pending(d, h->seq, r, err.msg);
+}
+
+static void on_snapshot(struct vmhad *d, const struct wire_header *h, const uint8_t *p, size_t len) {
+        struct hastate *s;
+        struct hastate_error err;
+
+        if (h->sender == d->self)
+                return;
+        if (hastate_snapshot_decode(p, len, &s, &err) < 0) {
+                qb_log(LOG_WARNING, "HA state snapshot from host %u rejected: %s", h->sender, err.msg);
+                return;
+        }
+        if (s->generation > d->state->generation ||
+            (s->generation == d->state->generation && h->sender < d->state_source)) {
+                qb_log(LOG_INFO, "adopted the HA state of host %u (generation %llu)", h->sender,
+                       (unsigned long long)s->generation);
+                hastate_free(d->state);
+                d->state = s;
+                d->state_source = h->sender;
+                persist_state(d);
+        } else {
+                hastate_free(s);
+        }
+}
+
+static void cl_deliver(void *ud, uint32_t from, const void *msg, size_t len) {
+        struct vmhad *d = ud;
+        struct wire_header h;
+        const uint8_t *p;
+        size_t plen;
+
+        if (wire_header_decode(msg, len, &h, &p, &plen) < 0 || h.sender != from) {
+                qb_log(LOG_WARNING, "dropped a garbled CPG message of %zu bytes from node %u", len, from);
+                return;
+        }
+        switch (h.type) {
+        case WIRE_ACK: {
+                struct wire_ack a;
+                struct core_peer *peer;
+                if (wire_ack_decode(p, plen, &a) < 0) {
+                        qb_log(LOG_WARNING, "dropped a garbled acknowledgement from node %u", from);
+                        return;
+                }
+                peer = survival_peer_find(d->peers, d->n_peers, from);
+                if (peer && from != d->self && disk_view_test(a.view, d->self))
+                        survival_peer_observe_ack(peer, vmha_now_ms());
+                break;
+        }
+        case WIRE_CHANGE:
+                on_change(d, &h, p, plen);
+                break;
+        case WIRE_SNAPSHOT:
+                on_snapshot(d, &h, p, plen);
+                break;
+        }
+}
+
+static void cl_membership(void *ud, const uint32_t *members, size_t n, uint64_t ring_id,
+                          const uint32_t *joined, size_t n_joined) {
+        struct vmhad *d = ud;
+        struct core_view v = { 0 };
+        char buf[512];
+        bool others_joined = false;
+
+        for (size_t i = 0; i < n; i++)
+                if (members[i] >= 1 && members[i] <= d->sb.slot_count)
+                        core_view_add(&v, members[i]);
+        survival_observe_membership(&d->in, &v, ring_id, d->in.quorate, vmha_now_ms());
+        d->got_membership = true;
+        qb_log(LOG_NOTICE, "membership %s (ring %llu)", core_view_format(&v, buf, sizeof(buf)),
+               (unsigned long long)ring_id);
+        for (size_t i = 0; i < n_joined; i++)
+                others_joined |= joined[i] != d->self;
+        if (others_joined)
+                send_snapshot(d);
+        decide(d);
+}
+
+static void cl_quorum(void *ud, bool quorate) {
+        struct vmhad *d = ud;
+        if (quorate != d->in.quorate)
+                qb_log(LOG_NOTICE, "quorum %s", quorate ? "gained" : "lost");
+        survival_observe_membership(&d->in, &d->in.members, d->in.ring_id, quorate, vmha_now_ms());
+        decide(d);
+}
+
+static void cl_lost(void *ud) {
+        struct vmhad *d = ud;
+        struct core_view alone = { 0 };
+
+        d->cl_up = false;
+        core_view_add(&alone, d->self);
+        qb_log(LOG_CRIT, "corosync is gone: this host now counts itself alone and without quorum");
+        survival_observe_membership(&d->in, &alone, d->in.ring_id, false, vmha_now_ms());
+        decide(d);
+}
+
+/* ---- disk rounds and the tick ---- */
+
+static int32_t on_disk_event(int32_t fd, int32_t revents, void *data) {
+        struct vmhad *d = data;
+        uint64_t now = vmha_now_ms();
+        bool new_write;
+
+        (void)fd;
+        (void)revents;
+        disk_thread_take(d->disk, &d->round);
+        new_write = d->round.write_ok && d->round.write_done_ms != d->last_write_fed_ms;
+        if (new_write) {
+                d->in.write_ok_seen = true;
+                d->in.last_write_ok_ms = d->round.write_done_ms;
+        }
+        if (d->round.round != d->round_seen) {
+                d->round_seen = d->round.round;
+                d->got_round = true;
+                if (d->round.read_ok) {
+                        d->in.read_ok_seen = true;
+                        d->in.last_read_ok_ms = d->round.read_done_ms;
+                        for (size_t i = 0; i < d->n_peers; i++) {
+                                uint32_t id = d->peers[i].id;
+                                if (d->round.status[id].error == 0)
+                                        survival_peer_observe_slot(&d->peers[i], &d->round.slots[id], now);
+                        }
+                }
+        }
+        decide(d);
+        if (new_write) {
+                d->last_write_fed_ms = d->round.write_done_ms;
+                feed_if_allowed(d, true);
+        }
+        return 0;
+}
+
+static void expire_pending(struct vmhad *d) {
+        uint64_t now = vmha_now_ms();
+        for (int i = 0; i < MAX_PENDING; i++) {
+                struct pending_reply *p = &d->pending[i];
+                if (p->conn && now > p->deadline_ms) {
+                        reply_error(p->conn, p->id, "the change was not delivered within %d ms; "
+                                    "check 'haadm status' before retrying", CHANGE_REPLY_TIMEOUT_MS);
+                        qb_ipcs_connection_unref(p->conn);
+                        p->conn = NULL;
+                }
+        }
+}
+
+static void on_tick(void *data) {
+        struct vmhad *d = data;
+
+        send_ack(d);
+        decide(d);
+        feed_if_allowed(d, false);
+        expire_pending(d);
+        if (d->sd_watchdog)
+                sd_notify(0, "WATCHDOG=1");
+        qb_loop_timer_add(d->loop, QB_LOOP_HIGH, (uint64_t)d->timing.disk_interval_ms * 1000000ULL, d, on_tick,
+                          &d->tick_timer);
+}
+
+static int32_t on_signal(int32_t sig, void *data) {
+        struct vmhad *d = data;
+        unsigned owned = 0;
+
+        qb_log(LOG_NOTICE, "signal %d: stopping", sig);
+        for (size_t i = 0; i < d->state->n_vms; i++)
+                owned += d->state->vms[i].owner == d->self;
+        if (d->wd) {
+                if (watchdog_may_disarm(d->state->pool.ha_enabled, owned, d->fencing)) {
+                        watchdog_disarm(d->wd);
+                        qb_log(LOG_NOTICE, "watchdog disarmed: orderly stop with no protected VM on this host");
+                } else {
+                        watchdog_abandon(d->wd);
+                        qb_log(LOG_WARNING, "watchdog left armed: this host owns %u protected VM(s); "
+                                            "it will reset unless vmhad comes back", owned);
+                }
+                d->wd = NULL;
+        }
+        qb_loop_stop(d->loop);
+        return 0;
+}
+
+/* ---- control IPC ---- */
+
+static void reply_json(qb_ipcs_connection_t *c, int32_t id, json_object *o) {
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        size_t len = strlen(s);
+        struct qb_ipc_response_header *h = malloc(sizeof(*h) + len);
+
+        if (h) {
+                h->id = id;
+                h->size = (int32_t)(sizeof(*h) + len);
+                h->error = 0;
+                memcpy(h + 1, s, len);
+                qb_ipcs_response_send(c, h, (size_t)h->size);
+                free(h);
+        }
+        json_object_put(o);
+}
+
+static void reply_error(qb_ipcs_connection_t *c, int32_t id, const char *fmt, ...) {
+        char msg[IPC_ERROR_MAX + 128];
+        va_list ap;
+        json_object *o = json_object_new_object();
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        json_object_object_add(o, "ok", json_object_new_boolean(0));
+        json_object_object_add(o, "error", json_object_new_string(msg));
+        reply_json(c, id, o);
+}
+
+static const char *host_state_name(struct vmhad *d, const struct core_peer *p, uint64_t now) {
+        if (p->id == d->self) {
+                if (d->fencing)
+                        return "FENCING";
+                if (d->emergency)
+                        return "EMERGENCY";
+                return d->in.joining ? "JOINING" : "ALIVE";
+        }
+        if (!p->member) {
+                if (s2_takeover_allowed(&d->timing, p, now, NULL))
+                        return "FENCED";
+                if (p->slot_seen && p->state == DISK_SLOT_FENCING)
+                        return "FENCING";
+                return "LEFT";
+        }
+        if (p->slot_seen && p->state == DISK_SLOT_FENCING)
+                return "FENCING";
+        if (p->slot_seen && p->state == DISK_SLOT_JOINING)
+                return "JOINING";
+        return "ALIVE";
+}
+
+static json_object *vm_json(struct vmhad *d, const struct hastate_vm *vm) {
+        json_object *o = json_object_new_object();
+        char name[16];
+        json_object_object_add(o, "name", json_object_new_string(vm->name));
+        json_object_object_add(o, "id", json_object_new_int64((int64_t)vm->id));
+        json_object_object_add(o, "priority", json_object_new_string(hastate_priority_name(vm->priority)));
+        json_object_object_add(o, "order", json_object_new_int(vm->order));
+        json_object_object_add(o, "start_delay_s", json_object_new_int64(vm->start_delay_ms / 1000));
+        json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)vm->memory_mib));
+        json_object_object_add(o, "config", json_object_new_string(vm->config));
+        json_object_object_add(o, "owner", vm->owner ? json_object_new_string(host_name(d, vm->owner, name)) : NULL);
+        return o;
+}
+
+static json_object *status_json(struct vmhad *d) {
+        json_object *o = json_object_new_object(), *hosts = json_object_new_array(), *pool, *vms, *self;
+        uint64_t now = vmha_now_ms();
+        char name[16];
+
+        for (size_t i = 0; i < d->n_peers; i++) {
+                const struct core_peer *p = &d->peers[i];
+                json_object *h = json_object_new_object();
+                bool disk_alive = p->slot_seen && now - p->advanced_ms <= d->timing.disk_timeout_ms;
+                json_object_object_add(h, "id", json_object_new_int((int32_t)p->id));
+                json_object_object_add(h, "name", json_object_new_string(host_name(d, p->id, name)));
+                json_object_object_add(h, "state", json_object_new_string(host_state_name(d, p, now)));
+                json_object_object_add(h, "master", json_object_new_boolean(d->master == p->id &&
+                                                                            d->verdict.kind == SURVIVAL_SURVIVE));
+                json_object_object_add(h, "network", json_object_new_boolean(p->member));
+                json_object_object_add(h, "disk", json_object_new_boolean(disk_alive));
+                json_object_object_add(h, "disk_age_ms",
+                                       p->slot_seen ? json_object_new_int64((int64_t)(now - p->advanced_ms)) : NULL);
+                json_object_object_add(h, "maintenance",
+                                       json_object_new_boolean(core_view_has(&d->state->maintenance, p->id)));
+                json_object_array_add(hosts, h);
+        }
+        json_object_object_add(o, "hosts", hosts);
+
+        pool = json_object_new_object();
+        json_object_object_add(pool, "cluster", json_object_new_string(d->sb.cluster_name));
+        json_object_object_add(pool, "ha_enabled", json_object_new_boolean(d->state->pool.ha_enabled));
+        json_object_object_add(pool, "failures_to_tolerate", json_object_new_int((int32_t)d->state->pool.ftt_target));
+        json_object_object_add(pool, "allow_overcommit", json_object_new_boolean(d->state->pool.allow_overcommit));
+        json_object_object_add(pool, "config_generation", json_object_new_int64((int64_t)d->state->generation));
+        json_object_object_add(pool, "timeout_s", json_object_new_double(d->timing.timeout_ms / 1000.0));
+        json_object_object_add(pool, "quorate", json_object_new_boolean(d->in.quorate));
+        json_object_object_add(o, "pool", pool);
+
+        self = json_object_new_object();
+        json_object_object_add(self, "id", json_object_new_int((int32_t)d->self));
+        json_object_object_add(self, "verdict", json_object_new_string(d->have_verdict ? survival_kind_name(d->verdict.kind)
+                                                                                        : "NONE"));
+        json_object_object_add(self, "reason", json_object_new_string(d->have_verdict ? d->verdict.reason : ""));
+        json_object_object_add(self, "watchdog", json_object_new_boolean(d->wd != NULL));
+        json_object_object_add(self, "emergency", d->emergency ? json_object_new_string(d->emergency_reason) : NULL);
+        json_object_object_add(o, "self", self);
+
+        vms = json_object_new_array();
+        for (size_t i = 0; i < d->state->n_vms; i++)
+                json_object_array_add(vms, vm_json(d, &d->state->vms[i]));
+        json_object_object_add(o, "vms", vms);
+        return o;
+}
+
+/* FNV-1a: a VM's id is a function of its name, so every host that is
+ * asked to protect the same name proposes the same id. */
+static uint64_t vm_id_for(const char *name) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (const char *p = name; *p; p++) {
+                h ^= (unsigned char)*p;
+                h *= 0x100000001b3ULL;
+        }
+        return h ? h : 1;
+}
+
+static const struct hastate_vm *vm_by_name(struct vmhad *d, const char *name) {
+        for (size_t i = 0; i < d->state->n_vms; i++)
+                if (strcmp(d->state->vms[i].name, name) == 0)
+                        return &d->state->vms[i];
+        return NULL;
+}
+
+/* Builds the replicated message for a change request. Returns 0, or a
+ * negative errno with a message for the administrator in err. */
+static int change_message(struct vmhad *d, const struct ipc_request *req, struct hastate_msg *m, char *err,
+                          size_t err_len) {
+        memset(m, 0, sizeof(*m));
+        m->sender = d->self;
+        switch (req->op) {
+        case IPC_OP_ENABLE:
+        case IPC_OP_DISABLE:
+                m->type = HASTATE_MSG_POOL_SETTINGS;
+                m->u.pool = d->state->pool;
+                m->u.pool.ha_enabled = req->op == IPC_OP_ENABLE;
+                return 0;
+        case IPC_OP_POOL_SET:
+                m->type = HASTATE_MSG_POOL_SETTINGS;
+                m->u.pool = d->state->pool;
+                if (req->has_failures_to_tolerate) {
+                        if (req->failures_to_tolerate >= d->n_peers) {
+                                snprintf(err, err_len, "a pool of %zu hosts cannot tolerate %u failures",
+                                         d->n_peers, req->failures_to_tolerate);
+                                return -EINVAL;
+                        }
+                        m->u.pool.ftt_target = req->failures_to_tolerate;
+                }
+                if (req->has_allow_overcommit)
+                        m->u.pool.allow_overcommit = req->allow_overcommit;
+                return 0;
+        case IPC_OP_VM_SET: {
+                const struct hastate_vm *cur = vm_by_name(d, req->vm);
+                m->type = HASTATE_MSG_VM_PROTECT;
+                if (cur) {
+                        m->u.vm = *cur;
+                } else {
+                        if (!req->has_memory || !req->has_config) {
+                                snprintf(err, err_len, "%s is not known yet: give its --memory and --config", req->vm);
+                                return -EINVAL;
+                        }
+                        m->u.vm.id = vm_id_for(req->vm);
+                        snprintf(m->u.vm.name, sizeof(m->u.vm.name), "%s", req->vm);
+                }
+                if (req->has_priority)
+                        m->u.vm.priority = (enum hastate_priority)req->priority;
+                if (req->has_order)
+                        m->u.vm.order = req->order;
+                if (req->has_start_delay)
+                        m->u.vm.start_delay_ms = req->start_delay_s * 1000;
+                if (req->has_memory)
+                        m->u.vm.memory_mib = req->memory_mib;
+                if (req->has_config)
+                        snprintf(m->u.vm.config, sizeof(m->u.vm.config), "%s", req->config);
+                return 0;
+        }
+        case IPC_OP_VM_REMOVE: {
+                const struct hastate_vm *cur = vm_by_name(d, req->vm);
+                if (!cur) {
+                        snprintf(err, err_len, "unknown VM '%s' (see 'haadm vm list')", req->vm);
+                        return -ENOENT;
+                }
+                m->type = HASTATE_MSG_VM_UNPROTECT;
+                m->u.unprotect.vm_id = cur->id;
+                return 0;
+        }
+        case IPC_OP_HOST_MAINTENANCE: {
+                uint32_t id = d->cl ? cluster_node_id(d->cl, req->host) : 0;
+                if (!id) {
+                        snprintf(err, err_len, "unknown host '%s'", req->host);
+                        return -ENOENT;
+                }
+                m->type = HASTATE_MSG_HOST_MAINTENANCE;
+                m->u.maintenance.host_id = id;
+                m->u.maintenance.on = req->on;
+                return 0;
+        }
+        default:
+                snprintf(err, err_len, "%s is not a change", ipc_op_name(req->op));
+                return -EINVAL;
+        }
+}
+
+static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, const struct ipc_request *req) {
+        struct hastate_msg m;
+        uint8_t buf[HASTATE_MSG_WIRE_MAX];
+        char err[IPC_ERROR_MAX];
+        size_t used;
+        uint64_t seq;
+        int slot = -1;
+
+        if (!d->cl_up || !d->in.quorate || !d->have_verdict || d->verdict.kind != SURVIVAL_SURVIVE) {
+                reply_error(c, id, "refused: this host is not part of a quorate, surviving partition (%s)",
+                            d->have_verdict ? d->verdict.reason : "no verdict yet");
+                return;
+        }
+        if (change_message(d, req, &m, err, sizeof(err)) < 0) {
+                reply_error(c, id, "%s", err);
+                return;
+        }
+        if (hastate_msg_encode(&m, buf, sizeof(buf), &used) < 0) {
+                reply_error(c, id, "internal error: cannot encode the change");
+                return;
+        }
+        for (int i = 0; i < MAX_PENDING && slot < 0; i++)
+                if (!d->pending[i].conn)
+                        slot = i;
+        if (slot < 0) {
+                reply_error(c, id, "busy: too many changes in flight, retry");
+                return;
+        }
+        if (send_wire(d, WIRE_CHANGE, buf, used, &seq) < 0) {
+                reply_error(c, id, "cannot send the change to the pool (corosync busy or gone), retry");
+                return;
+        }
+        qb_ipcs_connection_ref(c);
+        d->pending[slot] = (struct pending_reply){ .conn = c, .id = id, .seq = seq, .op = req->op,
+                                                   .deadline_ms = vmha_now_ms() + CHANGE_REPLY_TIMEOUT_MS };
+}
+
+static int32_t ipc_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid) {
+        struct vmhad *d = the_daemon;
+        bool ok = uid == 0;
+
+        if (!ok && d->ipc_gid_known) {
+                struct passwd *pw = getpwuid(uid);
+                gid_t groups[256];
+                int n = 256;
+                ok = gid == d->ipc_gid;
+                if (!ok && pw && getgrouplist(pw->pw_name, gid, groups, &n) >= 0)
+                        for (int i = 0; i < n && !ok; i++)
+                                ok = groups[i] == d->ipc_gid;
+        }
+        if (!ok) {
+                qb_log(LOG_WARNING, "refused a control connection from uid %u gid %u: not root and not in group %s",
+                       (unsigned)uid, (unsigned)gid, d->cfg.ipc_group);
+                return -EACCES;
+        }
+        if (uid != 0)
+                qb_ipcs_connection_auth_set(c, uid, gid, 0600);
+        return 0;
+}
+
+static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size) {
+        struct vmhad *d = the_daemon;
+        struct qb_ipc_request_header *h = data;
+        struct ipc_request req;
+        char err[IPC_ERROR_MAX];
+
+        if (size < sizeof(*h) || (size_t)h->size != size) {
+                qb_log(LOG_WARNING, "dropped a malformed control message of %zu bytes", size);
+                reply_error(c, 0, "malformed message framing");
+                return 0;
+        }
+        if (ipc_request_parse(h + 1, size - sizeof(*h), &req, err) < 0) {
+                qb_log(LOG_WARNING, "refused a control request: %s", err);
+                reply_error(c, h->id, "bad request: %s", err);
+                return 0;
+        }
+        switch (req.op) {
+        case IPC_OP_STATUS:
+                reply_json(c, h->id, status_json(d));
+                break;
+        case IPC_OP_VM_LIST: {
+                json_object *o = json_object_new_object(), *vms = json_object_new_array();
+                for (size_t i = 0; i < d->state->n_vms; i++)
+                        json_object_array_add(vms, vm_json(d, &d->state->vms[i]));
+                json_object_object_add(o, "vms", vms);
+                reply_json(c, h->id, o);
+                break;
+        }
+        case IPC_OP_HOST_FENCE:
+        case IPC_OP_EMERGENCY_CLEAR:
+                reply_error(c, h->id, "%s is not available in this version", ipc_op_name(req.op));
+                break;
+        default:
+                handle_change(d, c, h->id, &req);
+                break;
+        }
+        return 0;
+}
+
+static void ipc_destroyed(qb_ipcs_connection_t *c) {
+        struct vmhad *d = the_daemon;
+        for (int i = 0; i < MAX_PENDING; i++)
+                if (d->pending[i].conn == c)
+                        d->pending[i].conn = NULL;
+}
+
+static int32_t ipc_closed(qb_ipcs_connection_t *c) {
+        (void)c;
+        return 0;
+}
+
+static int32_t loop_dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+                                 qb_ipcs_dispatch_fn_t fn) {
+        return qb_loop_poll_add(the_daemon->loop, p, fd, events, data, fn);
+}
+
+static int32_t loop_dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t events, void *data,
+                                 qb_ipcs_dispatch_fn_t fn) {
+        return qb_loop_poll_mod(the_daemon->loop, p, fd, events, data, fn);
+}
+
+static int32_t loop_dispatch_del(int32_t fd) {
+        return qb_loop_poll_del(the_daemon->loop, fd);
+}
+
+static int32_t loop_job_add(enum qb_loop_priority p, void *data, qb_loop_job_dispatch_fn fn) {
+        return qb_loop_job_add(the_daemon->loop, p, data, fn);
+}
+
+static int start_ipc(struct vmhad *d) {
+        static struct qb_ipcs_service_handlers handlers = {
+                .connection_accept = ipc_accept,
+                .msg_process = ipc_msg,
+                .connection_closed = ipc_closed,
+                .connection_destroyed = ipc_destroyed,
+        };
+        static struct qb_ipcs_poll_handlers poll = {
+                .job_add = loop_job_add,
+                .dispatch_add = loop_dispatch_add,
+                .dispatch_mod = loop_dispatch_mod,
+                .dispatch_del = loop_dispatch_del,
+        };
+        struct group *g = getgrnam(d->cfg.ipc_group);
+
+        if (g) {
+                d->ipc_gid = g->gr_gid;
+                d->ipc_gid_known = true;
+        } else {
+                qb_log(LOG_WARNING, "ipc_group %s does not exist: only root may use haadm", d->cfg.ipc_group);
+        }
+        d->ipcs = qb_ipcs_create(IPC_SERVICE_NAME, 0, QB_IPC_SHM, &handlers);
+        if (!d->ipcs)
+                return -errno;
+        qb_ipcs_poll_handlers_set(d->ipcs, &poll);
+        return qb_ipcs_run(d->ipcs);
+}
+
+/* ---- start-up ---- */
+
+static int open_region(struct vmhad *d, struct disk_region **reg) {
+        char *path = NULL;
+        struct disk_io *io;
+        struct disk_error err;
+        int r;
+
+        r = disk_device_resolve(d->cfg.heartbeat_device, &path);
+        if (r < 0) {
+                qb_log(LOG_CRIT, "heartbeat device %s: %s", d->cfg.heartbeat_device,
+                       r == -ENOENT ? "no such device" : "not a valid device name");
+                return r;
+        }
+        r = disk_io_open(path, DISK_IO_READ_WRITE, &io);
+        if (r < 0) {
+                qb_log(LOG_CRIT, "heartbeat device %s (%s): cannot open: %s", d->cfg.heartbeat_device, path,
+                       strerror(-r));
+                free(path);
+                return r;
+        }
+        r = disk_region_attach(io, 2000, reg, &err);
+        if (r < 0) {
+                qb_log(LOG_CRIT, "heartbeat device %s (%s): %s (create it with 'haadm disk init')",
+                       d->cfg.heartbeat_device, path, err.msg);
+                disk_io_free(io);
+                free(path);
+                return r;
+        }
+        free(path);
+        return 0;
+}
+
+/* The HA state a cold start begins with: the disk's config snapshot. */
+static void load_state(struct vmhad *d, struct disk_region *reg) {
+        struct disk_config_header hdr[2];
+        struct disk_status st[2];
+        struct hastate_error err;
+        struct hastate *s;
+        void *payload = NULL;
+        int current;
+
+        d->state = hastate_new();
+        d->state_source = d->self;
+        if (disk_region_read_config(reg, hdr, st, &current, &payload) < 0 || current < 0) {
+                qb_log(LOG_WARNING, "no readable HA configuration on disk: starting empty");
+                free(payload);
+                return;
+        }
+        if (hdr[current].payload_len == 0) {
+                free(payload);
+                return;
+        }
+        if (hastate_snapshot_decode(payload, hdr[current].payload_len, &s, &err) < 0) {
+                qb_log(LOG_ERR, "the HA configuration on disk is not usable (%s): starting empty", err.msg);
+        } else {
+                hastate_free(d->state);
+                d->state = s;
+                qb_log(LOG_INFO, "loaded the HA configuration from disk (generation %llu, %zu VMs)",
+                       (unsigned long long)s->generation, s->n_vms);
+        }
+        free(payload);
+}
+
+static const char usage_text[] =
+        "usage: vmhad [-c CONFIG] [-f] [-v]\n"
+        "  -c, --config FILE  configuration file (default " VMHA_CONFIG_PATH ")\n"
+        "  -f, --foreground   log to stderr as well (systemd runs it in the foreground anyway)\n"
+        "  -v, --verbose      debug logging\n"
+        "  -t, --check-config check the configuration and exit\n";
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "foreground", no_argument, NULL, 'f' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "check-config", no_argument, NULL, 't' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        static struct vmhad daemon_ctx;
+        struct vmhad *d = &daemon_ctx;
+        struct cluster_events ev = { .membership = cl_membership, .quorum = cl_quorum,
+                                     .deliver = cl_deliver, .lost = cl_lost };
+        struct disk_region *reg = NULL;
+        struct disk_slot initial = { .state = DISK_SLOT_JOINING };
+        char err[VMHA_CONFIG_ERROR_MAX];
+        bool foreground = false, verbose = false, check_only = false;
+        uint64_t now;
+        int c, r;
+
+        the_daemon = d;
+        d->config_path = VMHA_CONFIG_PATH;
+        while ((c = getopt_long(argc, argv, "c:fvth", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        d->config_path = optarg;
+                        break;
+                case 'f':
+                        foreground = true;
+                        break;
+                case 'v':
+                        verbose = true;
+                        break;
+                case 't':
+                        check_only = true;
+                        break;
+                case 'h':
+                        fputs(usage_text, stdout);
+                        return 0;
+                default:
+                        fputs(usage_text, stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "vmhad: unexpected argument '%s'\n%s", argv[optind], usage_text);
+                return 2;
+        }
+        r = vmha_config_load(d->config_path, &d->cfg, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "vmhad: %s\n", err);
+                return 1;
+        }
+        if (check_only) {
+                printf("%s: ok\n", d->config_path);
+                return 0;
+        }
+
+        qb_log_init("vmhad", LOG_DAEMON, verbose ? LOG_DEBUG : LOG_INFO);
+        qb_log_format_set(QB_LOG_STDERR, "%t %p: %b");
+        qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, foreground ? QB_TRUE : QB_FALSE);
+        qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
+                          verbose ? LOG_DEBUG : LOG_INFO);
+        qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_INFO);
+        mkdir(d->cfg.state_dir, 0700);
+        /* A page fault on a swapped-out page must not delay a heartbeat. */
+        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+                qb_log(LOG_WARNING, "mlockall failed (%s): heartbeats may stall under memory pressure",
+                       strerror(errno));
+
+        r = open_region(d, &reg);
+        if (r < 0)
+                return 1;
+        d->sb = reg->sb;
+        if (core_timing_init(&d->timing, d->sb.timeout_ms) < 0) {
+                qb_log(LOG_CRIT, "the heartbeat region's timeout %u ms is out of range", d->sb.timeout_ms);
+                return 1;
+        }
+        if (d->cfg.timeout_ms != 5000 && d->cfg.timeout_ms != d->sb.timeout_ms)
+                qb_log(LOG_WARNING, "vmha.conf's timeout (%u ms) differs from the heartbeat region's "
+                                    "(%u ms); the region's is the pool's and is used",
+                       d->cfg.timeout_ms, d->sb.timeout_ms);
+        d->wd_seconds = watchdog_seconds_for(d->timing.watchdog_timeout_ms);
+
+        d->loop = qb_loop_create();
+        r = cluster_new(d->loop, &ev, d, &d->cl, err, sizeof(err));
+        if (r < 0) {
+                qb_log(LOG_CRIT, "%s", err);
+                return 1;
+        }
+        d->cl_up = true;
+        d->self = cluster_local_id(d->cl);
+        if (d->self < 1 || d->self > d->sb.slot_count) {
+                qb_log(LOG_CRIT, "this host's corosync node id %u has no slot (the region has %u slots)",
+                       d->self, d->sb.slot_count);
+                return 1;
+        }
+
+        now = vmha_now_ms();
+        d->started_ms = now;
+        {
+                size_t n;
+                const struct cluster_node *nodes = cluster_nodes(d->cl, &n);
+                for (size_t i = 0; i < n && d->n_peers < CORE_MAX_HOST_ID; i++) {
+                        if (nodes[i].id < 1 || nodes[i].id > d->sb.slot_count) {
+                                qb_log(LOG_CRIT, "corosync node %s has id %u, beyond the region's %u slots",
+                                       nodes[i].name, nodes[i].id, d->sb.slot_count);
+                                return 1;
+                        }
+                        survival_peer_init(&d->peers[d->n_peers++], nodes[i].id, now);
+                }
+        }
+        d->in.timing = &d->timing;
+        d->in.self_id = d->self;
+        d->in.peers = d->peers;
+        d->in.n_peers = d->n_peers;
+        d->in.joining = true;
+        core_view_add(&d->in.members, d->self);
+        d->in.membership_since_ms = now;
+        load_state(d, reg);
+
+        d->round.slots = calloc(d->sb.slot_count + 1, sizeof(*d->round.slots));
+        d->round.status = calloc(d->sb.slot_count + 1, sizeof(*d->round.status));
+        if (!d->round.slots || !d->round.status) {
+                qb_log(LOG_CRIT, "out of memory");
+                return 1;
+        }
+        initial.watchdog_timeout_ms = d->wd_seconds * 1000;
+        snprintf(initial.reason, sizeof(initial.reason), "starting");
+        r = disk_thread_start(reg, d->self, d->timing.disk_interval_ms, &initial, &d->disk);
+        if (r < 0) {
+                qb_log(LOG_CRIT, "cannot start the disk thread: %s", strerror(-r));
+                return 1;
+        }
+        qb_loop_poll_add(d->loop, QB_LOOP_HIGH, disk_thread_fd(d->disk), POLLIN, d, on_disk_event);
+        qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGTERM, d, on_signal, NULL);
+        qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGINT, d, on_signal, NULL);
+        r = start_ipc(d);
+        if (r < 0) {
+                qb_log(LOG_CRIT, "cannot start the control socket: %s", strerror(-r));
+                return 1;
+        }
+        qb_loop_timer_add(d->loop, QB_LOOP_HIGH, (uint64_t)d->timing.disk_interval_ms * 1000000ULL, d, on_tick,
+                          &d->tick_timer);
+        {
+                uint64_t usec;
+                d->sd_watchdog = sd_watchdog_enabled(0, &usec) > 0;
+        }
+        qb_log(LOG_NOTICE, "vmhad started: host %u of cluster %s, timeout %.1f s, watchdog %u s",
+               d->self, d->sb.cluster_name, d->timing.timeout_ms / 1000.0, d->wd_seconds);
+        sd_notify(0, "READY=1");
+        qb_loop_run(d->loop);
+
+        sd_notify(0, "STOPPING=1");
+        if (d->ipcs)
+                qb_ipcs_destroy(d->ipcs);
+        disk_thread_stop(d->disk);
+        cluster_free(d->cl);
+        hastate_free(d->state);
+        free(d->round.slots);
+        free(d->round.status);
+        qb_loop_destroy(d->loop);
+        qb_log_fini();
+        return 0;
+}

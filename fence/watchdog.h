@@ -1,0 +1,52 @@
+/* The hardware watchdog: the guarantee behind S2.
+ *
+ * Survivors take over a silent host's VMs once its watchdog must have
+ * fired. That only holds if the watchdog really is armed with the timeout
+ * the pool counts on, and is fed only while this host is entitled to live.
+ * This module drives the Linux watchdog API on a real device; whether to
+ * feed is decided by the pure core (survival_may_feed), never here.
+ *
+ * Disarming is the dangerous operation: a disarmed host can freeze without
+ * being reset. It happens only on an orderly stop that watchdog_may_disarm()
+ * allows, and never on the fence path (watchdog_abandon() closes the device
+ * without the magic character, so the timer keeps running).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct watchdog;
+
+#define WATCHDOG_DEFAULT_PATHS { "/dev/watchdog0", "/dev/watchdog", NULL }
+
+/* Opens the device at path (NULL: /dev/watchdog0, then /dev/watchdog),
+ * sets the timeout to timeout_s, reads it back and feeds once. Refuses
+ * (-ENODEV, -ERANGE, -EOPNOTSUPP, ...) with a message in err when the device is
+ * missing, cannot set a timeout, or does not hold exactly timeout_s. Once
+ * open, the timer runs: the caller must feed or let the host reset. */
+int watchdog_open(const char *path, unsigned timeout_s, struct watchdog **ret, char *err, size_t err_len);
+
+/* Restarts the timer (WDIOC_KEEPALIVE). */
+int watchdog_feed(struct watchdog *wd);
+
+/* Orderly stop: writes the magic 'V' and closes, which stops the timer on
+ * drivers with magic close. Frees wd. */
+int watchdog_disarm(struct watchdog *wd);
+
+/* Fence path: closes without the magic character; the timer keeps running
+ * and resets the host. Frees wd. NULL is a no-op. */
+void watchdog_abandon(struct watchdog *wd);
+
+unsigned watchdog_timeout_s(const struct watchdog *wd);
+const char *watchdog_path(const struct watchdog *wd);
+/* Whether the driver announced magic-close support (WDIOF_MAGICCLOSE). */
+bool watchdog_has_magic_close(const struct watchdog *wd);
+
+/* Pure: may an orderly stop disarm the watchdog? Only when this host owns
+ * no protected VM or HA is disabled, and never while fencing. */
+bool watchdog_may_disarm(bool ha_enabled, unsigned owned_protected_vms, bool fencing);
+
+/* The whole-second watchdog timeout for a pool timeout in milliseconds:
+ * rounded down, so the device never fires later than S2 assumes. */
+unsigned watchdog_seconds_for(unsigned timeout_ms);

@@ -1,0 +1,407 @@
+/* haadm commands that talk to the local vmhad over libqb IPC: status,
+ * enable, disable, pool set, vm set|list|remove, host maintenance.
+ *
+ * Each builds a request with the same code the daemon parses with
+ * (daemon/ipc_proto.c), so client and server cannot disagree about the
+ * protocol. When vmhad is not running the answer is exit status 3 and a
+ * pointer to systemctl.
+ */
+#include "daemon/ipc_proto.h"
+#include "tools/haadm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <qb/qbipcc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REPLY_TIMEOUT_MS 10000
+
+/* Sends req and returns the parsed reply (caller frees), or an exit status
+ * in *status when there is none. */
+static json_object *call(const struct ipc_request *req, int *status) {
+        struct qb_ipc_request_header hdr;
+        struct iovec iov[2];
+        qb_ipcc_connection_t *c;
+        char *json = NULL, *buf = NULL;
+        json_object *reply = NULL;
+        ssize_t n;
+
+        c = qb_ipcc_connect(IPC_SERVICE_NAME, IPC_MAX_MESSAGE + 4096);
+        if (!c) {
+                if (errno == EACCES || errno == EPERM)
+                        haadm_usage_error("vmhad refused the connection: run as root or as a member of its ipc_group");
+                else
+                        fprintf(stderr, "haadm: vmhad is not running on this host (see 'systemctl status vmhad')\n");
+                *status = errno == EACCES || errno == EPERM ? HAADM_EXIT_USAGE : HAADM_EXIT_NODAEMON;
+                return NULL;
+        }
+        if (ipc_request_format(req, &json) < 0) {
+                *status = haadm_usage_error("out of memory");
+                goto out;
+        }
+        hdr.id = 1;
+        hdr.size = (int32_t)(sizeof(hdr) + strlen(json));
+        iov[0] = (struct iovec){ .iov_base = &hdr, .iov_len = sizeof(hdr) };
+        iov[1] = (struct iovec){ .iov_base = json, .iov_len = strlen(json) };
+        buf = malloc(IPC_MAX_MESSAGE * 4);
+        if (!buf) {
+                *status = haadm_usage_error("out of memory");
+                goto out;
+        }
+        n = qb_ipcc_sendv_recv(c, iov, 2, buf, IPC_MAX_MESSAGE * 4, REPLY_TIMEOUT_MS);
+        if (n < (ssize_t)sizeof(struct qb_ipc_response_header)) {
+                fprintf(stderr, "haadm: no answer from vmhad (%s); it may be hung: try 'haadm emergency'\n",
+                        n < 0 ? strerror((int)-n) : "short reply");
+                *status = HAADM_EXIT_NODAEMON;
+                goto out;
+        }
+        {
+                struct json_tokener *tok = json_tokener_new();
+                size_t len = (size_t)n - sizeof(struct qb_ipc_response_header);
+                reply = json_tokener_parse_ex(tok, buf + sizeof(struct qb_ipc_response_header), (int)len);
+                json_tokener_free(tok);
+        }
+        if (!reply || !json_object_is_type(reply, json_type_object)) {
+                json_object_put(reply);
+                reply = NULL;
+                *status = haadm_usage_error("vmhad sent a malformed reply");
+        }
+out:
+        free(json);
+        free(buf);
+        qb_ipcc_disconnect(c);
+        return reply;
+}
+
+static bool reply_ok(json_object *r) {
+        json_object *ok;
+        return json_object_object_get_ex(r, "ok", &ok) ? json_object_get_boolean(ok) : true;
+}
+
+static const char *reply_error(json_object *r) {
+        json_object *e;
+        return json_object_object_get_ex(r, "error", &e) ? json_object_get_string(e) : "unknown error";
+}
+
+/* Runs a change request and reports the result. */
+static int run_change(const struct ipc_request *req, const char *done) {
+        int status = HAADM_EXIT_OK;
+        json_object *r = call(req, &status);
+
+        if (!r)
+                return status;
+        if (!reply_ok(r)) {
+                fprintf(stderr, "haadm: %s\n", reply_error(r));
+                json_object_put(r);
+                return HAADM_EXIT_FAIL;
+        }
+        printf("%s\n", done);
+        json_object_put(r);
+        return HAADM_EXIT_OK;
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return "-";
+        return json_object_get_string(v);
+}
+
+static bool jbool(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+/* Shared option parsing: only --json, for the read-only commands. */
+static int parse_json_flag(int argc, char **argv, const char *cmd, bool *json) {
+        static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, {} };
+        int c;
+
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                if (c == 'j') {
+                        *json = true;
+                } else if (c == 'h') {
+                        printf("usage: haadm %s [--json]\n", cmd);
+                        return -1;
+                } else {
+                        return haadm_usage_error("%s: unknown option '%s'", cmd, argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return haadm_usage_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+        return 0;
+}
+
+int haadm_status_main(int argc, char **argv) {
+        struct ipc_request req = { .op = IPC_OP_STATUS };
+        json_object *r, *hosts, *pool, *self, *vms;
+        bool json = false;
+        int status = HAADM_EXIT_OK;
+        int e = parse_json_flag(argc, argv, "status", &json);
+
+        if (e)
+                return e < 0 ? HAADM_EXIT_OK : e;
+        r = call(&req, &status);
+        if (!r)
+                return status;
+        if (!reply_ok(r)) {
+                fprintf(stderr, "haadm: %s\n", reply_error(r));
+                json_object_put(r);
+                return HAADM_EXIT_FAIL;
+        }
+        if (json) {
+                puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(r);
+                return HAADM_EXIT_OK;
+        }
+        json_object_object_get_ex(r, "pool", &pool);
+        json_object_object_get_ex(r, "self", &self);
+        json_object_object_get_ex(r, "hosts", &hosts);
+        json_object_object_get_ex(r, "vms", &vms);
+        printf("pool %s: HA %s, failures to tolerate %s, overcommit %s, config generation %s, %s\n",
+               jstr(pool, "cluster"), jbool(pool, "ha_enabled") ? "enabled" : "disabled",
+               jstr(pool, "failures_to_tolerate"), jbool(pool, "allow_overcommit") ? "allowed" : "refused",
+               jstr(pool, "config_generation"), jbool(pool, "quorate") ? "quorate" : "NOT QUORATE");
+        printf("this host: %s: %s\n", jstr(self, "verdict"), jstr(self, "reason"));
+        printf("\n  %3s  %-16s %-9s %-6s %-7s %-12s %s\n", "id", "host", "state", "master", "network", "disk", "maintenance");
+        for (size_t i = 0; hosts && i < json_object_array_length(hosts); i++) {
+                json_object *h = json_object_array_get_idx(hosts, i), *age;
+                char disk[32];
+                if (json_object_object_get_ex(h, "disk_age_ms", &age) && age)
+                        snprintf(disk, sizeof(disk), "%s %.1fs", jbool(h, "disk") ? "yes" : "no",
+                                 json_object_get_int64(age) / 1000.0);
+                else
+                        snprintf(disk, sizeof(disk), "never seen");
+                printf("  %3s  %-16s %-9s %-6s %-7s %-12s %s\n", jstr(h, "id"), jstr(h, "name"), jstr(h, "state"),
+                       jbool(h, "master") ? "yes" : "", jbool(h, "network") ? "yes" : "no", disk,
+                       jbool(h, "maintenance") ? "on" : "");
+        }
+        printf("\n%zu protected VM(s)\n", vms ? json_object_array_length(vms) : 0);
+        json_object_put(r);
+        return HAADM_EXIT_OK;
+}
+
+int haadm_enable_main(int argc, char **argv, bool enable) {
+        struct ipc_request req = { .op = enable ? IPC_OP_ENABLE : IPC_OP_DISABLE };
+        if (argc > 1)
+                return haadm_usage_error("%s takes no arguments", argv[0]);
+        return run_change(&req, enable ? "HA enabled for the pool" : "HA disabled for the pool");
+}
+
+static int parse_yes_no(const char *s, bool *v) {
+        if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0)
+                *v = true;
+        else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0)
+                *v = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || end == s || *end || v < lo || v > hi)
+                return -EINVAL;
+        *out = v;
+        return 0;
+}
+
+int haadm_pool_main(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "failures-to-tolerate", required_argument, NULL, 'f' },
+                { "allow-overcommit", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        struct ipc_request req = { .op = IPC_OP_POOL_SET };
+        long v;
+        int c;
+
+        if (argc < 2 || strcmp(argv[1], "set") != 0) {
+                if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                        puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
+                        return HAADM_EXIT_OK;
+                }
+                return haadm_usage_error("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
+        }
+        argc--;
+        argv++;
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        if (parse_long(optarg, 0, 254, &v) < 0)
+                                return haadm_usage_error("pool set: --failures-to-tolerate must be 0..254, not '%s'", optarg);
+                        req.has_failures_to_tolerate = true;
+                        req.failures_to_tolerate = (uint32_t)v;
+                        break;
+                case 'o':
+                        if (parse_yes_no(optarg, &req.allow_overcommit) < 0)
+                                return haadm_usage_error("pool set: --allow-overcommit takes yes or no, not '%s'", optarg);
+                        req.has_allow_overcommit = true;
+                        break;
+                case 'h':
+                        puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
+                        return HAADM_EXIT_OK;
+                default:
+                        return haadm_usage_error("pool set: unknown option '%s'", argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return haadm_usage_error("pool set: unexpected argument '%s'", argv[optind]);
+        if (!req.has_failures_to_tolerate && !req.has_allow_overcommit)
+                return haadm_usage_error("pool set: nothing to set (see 'haadm pool --help')");
+        return run_change(&req, "pool settings changed");
+}
+
+static const char vm_usage[] =
+        "usage: haadm vm set NAME [--priority restart|best-effort|none] [--order N]\n"
+        "                         [--start-delay SECONDS] [--memory MiB] [--config PATH]\n"
+        "       haadm vm list [--json]\n"
+        "       haadm vm remove NAME\n";
+
+static int vm_set(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "priority", required_argument, NULL, 'p' },
+                { "order", required_argument, NULL, 'o' },
+                { "start-delay", required_argument, NULL, 'd' },
+                { "memory", required_argument, NULL, 'm' },
+                { "config", required_argument, NULL, 'c' },
+                {}
+        };
+        struct ipc_request req = { .op = IPC_OP_VM_SET };
+        char done[128];
+        long v;
+        int c;
+
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                switch (c) {
+                case 'p':
+                        if (ipc_priority_from_name(optarg, &req.priority) < 0)
+                                return haadm_usage_error("vm set: unknown priority '%s' (restart, best-effort or none)", optarg);
+                        req.has_priority = true;
+                        break;
+                case 'o':
+                        if (parse_long(optarg, -1000000, 1000000, &v) < 0)
+                                return haadm_usage_error("vm set: --order must be a whole number, not '%s'", optarg);
+                        req.has_order = true;
+                        req.order = (int32_t)v;
+                        break;
+                case 'd':
+                        if (parse_long(optarg, 0, 3600, &v) < 0)
+                                return haadm_usage_error("vm set: --start-delay must be 0..3600 seconds, not '%s'", optarg);
+                        req.has_start_delay = true;
+                        req.start_delay_s = (uint32_t)v;
+                        break;
+                case 'm':
+                        if (parse_long(optarg, 1, 16L * 1024 * 1024, &v) < 0)
+                                return haadm_usage_error("vm set: --memory must be a number of MiB, not '%s'", optarg);
+                        req.has_memory = true;
+                        req.memory_mib = (uint64_t)v;
+                        break;
+                case 'c':
+                        if (optarg[0] != '/' || strlen(optarg) >= IPC_PATH_MAX)
+                                return haadm_usage_error("vm set: --config needs an absolute path, not '%s'", optarg);
+                        req.has_config = true;
+                        snprintf(req.config, sizeof(req.config), "%s", optarg);
+                        break;
+                default:
+                        return haadm_usage_error("vm set: unknown option '%s'", argv[optind - 1]);
+                }
+        }
+        if (optind >= argc)
+                return haadm_usage_error("vm set: missing NAME\n%s", vm_usage);
+        if (!ipc_name_valid(argv[optind]))
+                return haadm_usage_error("vm set: '%s' is not a valid VM name (1-63 letters, digits, '.', '_', '-')",
+                                         argv[optind]);
+        snprintf(req.vm, sizeof(req.vm), "%s", argv[optind++]);
+        if (optind < argc)
+                return haadm_usage_error("vm set: unexpected argument '%s'", argv[optind]);
+        snprintf(done, sizeof(done), "%s updated", req.vm);
+        return run_change(&req, done);
+}
+
+static int vm_list(int argc, char **argv) {
+        struct ipc_request req = { .op = IPC_OP_VM_LIST };
+        json_object *r, *vms;
+        bool json = false;
+        int status = HAADM_EXIT_OK;
+        int e = parse_json_flag(argc, argv, "vm list", &json);
+
+        if (e)
+                return e < 0 ? HAADM_EXIT_OK : e;
+        r = call(&req, &status);
+        if (!r)
+                return status;
+        if (json) {
+                puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(r);
+                return HAADM_EXIT_OK;
+        }
+        json_object_object_get_ex(r, "vms", &vms);
+        printf("%-24s %-12s %6s %6s %9s %-10s %s\n", "vm", "priority", "order", "delay", "memory", "owner", "config");
+        for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
+                json_object *v = json_object_array_get_idx(vms, i);
+                printf("%-24s %-12s %6s %5ss %6s MiB %-10s %s\n", jstr(v, "name"), jstr(v, "priority"), jstr(v, "order"),
+                       jstr(v, "start_delay_s"), jstr(v, "memory_mib"), jstr(v, "owner"), jstr(v, "config"));
+        }
+        json_object_put(r);
+        return HAADM_EXIT_OK;
+}
+
+int haadm_vm_main(int argc, char **argv) {
+        if (argc < 2)
+                return haadm_usage_error("vm: missing subcommand\n%s", vm_usage);
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                fputs(vm_usage, stdout);
+                return HAADM_EXIT_OK;
+        }
+        if (strcmp(argv[1], "set") == 0)
+                return vm_set(argc - 1, argv + 1);
+        if (strcmp(argv[1], "list") == 0)
+                return vm_list(argc - 1, argv + 1);
+        if (strcmp(argv[1], "remove") == 0) {
+                struct ipc_request req = { .op = IPC_OP_VM_REMOVE };
+                char done[128];
+                if (argc != 3)
+                        return haadm_usage_error("usage: haadm vm remove NAME");
+                if (!ipc_name_valid(argv[2]))
+                        return haadm_usage_error("vm remove: '%s' is not a valid VM name", argv[2]);
+                snprintf(req.vm, sizeof(req.vm), "%s", argv[2]);
+                snprintf(done, sizeof(done), "%s is no longer protected", req.vm);
+                return run_change(&req, done);
+        }
+        return haadm_usage_error("vm: unknown subcommand '%s'\n%s", argv[1], vm_usage);
+}
+
+int haadm_host_main(int argc, char **argv) {
+        struct ipc_request req = { .op = IPC_OP_HOST_MAINTENANCE };
+        char done[128];
+
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                puts("usage: haadm host maintenance HOST on|off");
+                return HAADM_EXIT_OK;
+        }
+        if (argc != 4 || strcmp(argv[1], "maintenance") != 0)
+                return haadm_usage_error("usage: haadm host maintenance HOST on|off");
+        if (!ipc_name_valid(argv[2]))
+                return haadm_usage_error("host maintenance: '%s' is not a valid host name", argv[2]);
+        if (strcmp(argv[3], "on") == 0)
+                req.on = true;
+        else if (strcmp(argv[3], "off") != 0)
+                return haadm_usage_error("host maintenance: expected on or off, not '%s'", argv[3]);
+        snprintf(req.host, sizeof(req.host), "%s", argv[2]);
+        snprintf(done, sizeof(done), "%s: maintenance %s", req.host, req.on ? "on" : "off");
+        return run_change(&req, done);
+}
