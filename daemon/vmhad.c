@@ -20,6 +20,7 @@
 #include "daemon/ipc_proto.h"
 #include "daemon/s2.h"
 #include "daemon/survival.h"
+#include "daemon/tiebreak.h"
 #include "daemon/wire.h"
 #include "fence/watchdog.h"
 #include "heartbeat/disk_device.h"
@@ -74,6 +75,7 @@ struct vmhad {
 
         struct watchdog *wd;
         unsigned wd_seconds;
+        struct tiebreak *tiebreak;
 
         struct core_timing timing;
         struct core_peer peers[CORE_MAX_HOST_ID];
@@ -222,7 +224,7 @@ static void decide(struct vmhad *d) {
          * answer): a verdict on missing inputs would be a guess. */
         if (!d->got_membership || (!d->got_round && now - d->started_ms < d->timing.io_grace_ms))
                 return;
-        d->in.tiebreak_ok = false;
+        d->in.tiebreak_ok = tiebreak_reachable(d->tiebreak, now, d->timing.disk_interval_ms);
         if (survival_decide(&d->in, now, &v) < 0)
                 qb_log(LOG_ERR, "survival rule: inconsistent inputs (%s)", v.reason);
         if (!d->have_verdict || v.kind != d->verdict.kind || v.rule != d->verdict.rule)
@@ -496,6 +498,8 @@ static void on_tick(void *data) {
         struct vmhad *d = data;
 
         send_ack(d);
+        if (d->tiebreak)
+                tiebreak_probe(d->tiebreak);
         decide(d);
         feed_if_allowed(d, false);
         expire_pending(d);
@@ -1106,6 +1110,14 @@ int main(int argc, char **argv) {
         qb_loop_poll_add(d->loop, QB_LOOP_HIGH, disk_thread_fd(d->disk), POLLIN, d, on_disk_event);
         qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGTERM, d, on_signal, NULL);
         qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGINT, d, on_signal, NULL);
+        if (d->cfg.tiebreak_target[0]) {
+                r = tiebreak_new(d->loop, d->cfg.tiebreak_target, &d->tiebreak);
+                if (r < 0)
+                        qb_log(LOG_ERR, "cannot probe the tiebreak target %s (%s): even splits will go "
+                                        "to the lowest id", d->cfg.tiebreak_target, strerror(-r));
+                else
+                        qb_log(LOG_INFO, "probing the tiebreak target %s", d->cfg.tiebreak_target);
+        }
         r = start_ipc(d);
         if (r < 0) {
                 qb_log(LOG_CRIT, "cannot start the control socket: %s", strerror(-r));
@@ -1126,6 +1138,7 @@ int main(int argc, char **argv) {
         if (d->ipcs)
                 qb_ipcs_destroy(d->ipcs);
         disk_thread_stop(d->disk);
+        tiebreak_free(d->tiebreak);
         cluster_free(d->cl);
         hastate_free(d->state);
         free(d->round.slots);

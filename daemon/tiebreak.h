@@ -1,0 +1,27 @@
+/* The tiebreak probe: is this host's tiebreak target (usually the VM
+ * network's gateway) reachable? It decides even splits, so that a two-host
+ * pool keeps the host whose VM network still works.
+ *
+ * One raw ICMP echo per disk interval, answered asynchronously on the main
+ * loop; the target counts as reachable while a reply came within the last
+ * three intervals. Nothing here blocks.
+ */
+#pragma once
+
+#include <qb/qbloop.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tiebreak;
+
+/* Starts probing target (an IPv4 or IPv6 literal). -errno on failure
+ * (raw sockets need CAP_NET_RAW). */
+int tiebreak_new(qb_loop_t *loop, const char *target, struct tiebreak **ret);
+void tiebreak_free(struct tiebreak *t);
+
+/* Sends the next echo request; call once per interval. */
+void tiebreak_probe(struct tiebreak *t);
+
+/* Pure: reachable when the last reply is at most 3 intervals old. */
+bool tiebreak_fresh(bool replied, uint64_t last_reply_ms, uint64_t now_ms, uint32_t interval_ms);
+bool tiebreak_reachable(const struct tiebreak *t, uint64_t now_ms, uint32_t interval_ms);
