@@ -24,6 +24,8 @@ struct disk_thread {
         struct disk_slot next;          /* what to write */
         uint64_t seq;
         uint64_t writes_done;           /* count of completed writes */
+        struct disk_mailbox outbox[DISK_MAX_SLOTS + 1]; /* pending mailbox writes, by target */
+        bool outbox_pending[DISK_MAX_SLOTS + 1];
         void *config;                   /* pending config snapshot, or NULL */
         uint32_t config_len;
         uint64_t config_gen;
@@ -44,27 +46,57 @@ static uint64_t unix_ms(void) {
 
 static void round_copy(struct disk_round *dst, const struct disk_round *src, uint32_t n) {
         struct disk_slot *slots = dst->slots;
-        struct disk_status *status = dst->status;
+        struct disk_status *status = dst->status, *mb_status = dst->mb_status;
+        struct disk_mailbox *mailboxes = dst->mailboxes;
         *dst = *src;
         dst->slots = slots;
         dst->status = status;
+        dst->mailboxes = mailboxes;
+        dst->mb_status = mb_status;
         memcpy(dst->slots, src->slots, (n + 1) * sizeof(*slots));
         memcpy(dst->status, src->status, (n + 1) * sizeof(*status));
+        memcpy(dst->mailboxes, src->mailboxes, (n + 1) * sizeof(*mailboxes));
+        memcpy(dst->mb_status, src->mb_status, (n + 1) * sizeof(*mb_status));
+}
+
+static int round_alloc(struct disk_round *r, uint32_t n) {
+        r->slots = calloc(n + 1, sizeof(*r->slots));
+        r->status = calloc(n + 1, sizeof(*r->status));
+        r->mailboxes = calloc(n + 1, sizeof(*r->mailboxes));
+        r->mb_status = calloc(n + 1, sizeof(*r->mb_status));
+        return r->slots && r->status && r->mailboxes && r->mb_status ? 0 : -ENOMEM;
+}
+
+void disk_round_free(struct disk_round *r) {
+        free(r->slots);
+        free(r->status);
+        free(r->mailboxes);
+        free(r->mb_status);
+        r->slots = NULL;
+        r->status = NULL;
+        r->mailboxes = NULL;
+        r->mb_status = NULL;
+}
+
+int disk_round_init(struct disk_round *r, uint32_t slot_count) {
+        memset(r, 0, sizeof(*r));
+        if (round_alloc(r, slot_count) < 0) {
+                disk_round_free(r);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 static void *thread_main(void *arg) {
         struct disk_thread *t = arg;
         uint32_t n = t->reg->sb.slot_count;
-        struct disk_round r = { 0 };
+        struct disk_round r;
         struct timespec next;
-        struct disk_mailbox *mbs = calloc(n + 1, sizeof(*mbs));
-        struct disk_status *mst = calloc(n + 1, sizeof(*mst));
+        bool ok = disk_round_init(&r, n) == 0;
 
-        r.slots = calloc(n + 1, sizeof(*r.slots));
-        r.status = calloc(n + 1, sizeof(*r.status));
         clock_gettime(CLOCK_MONOTONIC, &next);
         pthread_mutex_lock(&t->lock);
-        while (!t->quit && r.slots && r.status && mbs && mst) {
+        while (!t->quit && ok) {
                 struct disk_slot s = t->next;
                 s.host_id = t->self_id;
                 s.incarnation = t->incarnation;
@@ -102,10 +134,31 @@ static void *thread_main(void *arg) {
                 r.read_done_ms = vmha_now_ms();
                 if (e < 0)
                         r.read_error = e;
-                e = disk_region_read_mailboxes(t->reg, mbs, mst);
-                r.mailbox_ok = e == 0 && mst[t->self_id].error == 0;
+                e = disk_region_read_mailboxes(t->reg, r.mailboxes, r.mb_status);
+                if (e < 0)
+                        for (uint32_t id = 0; id <= n; id++)
+                                r.mb_status[id].error = e;
+                r.mailbox_ok = e == 0 && r.mb_status[t->self_id].error == 0;
                 if (r.mailbox_ok)
-                        r.mailbox = mbs[t->self_id];
+                        r.mailbox = r.mailboxes[t->self_id];
+
+                /* Mailbox writes for other hosts. */
+                for (uint32_t id = 1; id <= n; id++) {
+                        struct disk_mailbox mb;
+                        pthread_mutex_lock(&t->lock);
+                        bool pending = t->outbox_pending[id];
+                        mb = t->outbox[id];
+                        t->outbox_pending[id] = false;
+                        pthread_mutex_unlock(&t->lock);
+                        if (pending && disk_region_write_mailbox(t->reg, &mb) < 0) {
+                                pthread_mutex_lock(&t->lock);
+                                if (!t->outbox_pending[id]) {   /* retry next round */
+                                        t->outbox[id] = mb;
+                                        t->outbox_pending[id] = true;
+                                }
+                                pthread_mutex_unlock(&t->lock);
+                        }
+                }
 
                 pthread_mutex_lock(&t->lock);
                 void *cfg = t->config;
@@ -152,10 +205,7 @@ static void *thread_main(void *arg) {
                         ;
         }
         pthread_mutex_unlock(&t->lock);
-        free(r.slots);
-        free(r.status);
-        free(mbs);
-        free(mst);
+        disk_round_free(&r);
         return NULL;
 }
 
@@ -177,10 +227,8 @@ int disk_thread_start(struct disk_region *region, uint32_t self_id, uint32_t int
         t->next = *initial;
         if (getrandom(&t->incarnation, sizeof(t->incarnation), 0) != sizeof(t->incarnation))
                 t->incarnation = (uint64_t)vmha_now_ms() ^ ((uint64_t)getpid() << 32);
-        t->latest.slots = calloc(n + 1, sizeof(*t->latest.slots));
-        t->latest.status = calloc(n + 1, sizeof(*t->latest.status));
         t->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (!t->latest.slots || !t->latest.status || t->efd < 0) {
+        if (disk_round_init(&t->latest, n) < 0 || t->efd < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -197,8 +245,7 @@ int disk_thread_start(struct disk_region *region, uint32_t self_id, uint32_t int
 fail:
         if (t->efd >= 0)
                 close(t->efd);
-        free(t->latest.slots);
-        free(t->latest.status);
+        disk_round_free(&t->latest);
         free(t);
         return r;
 }
@@ -214,8 +261,7 @@ void disk_thread_stop(struct disk_thread *t) {
         disk_region_free(t->reg);
         free(t->config);
         close(t->efd);
-        free(t->latest.slots);
-        free(t->latest.status);
+        disk_round_free(&t->latest);
         pthread_mutex_destroy(&t->lock);
         pthread_cond_destroy(&t->cond);
         free(t);
@@ -250,6 +296,17 @@ int disk_thread_set_config(struct disk_thread *t, uint64_t generation, const voi
         t->config = copy;
         t->config_len = len;
         t->config_gen = generation;
+        pthread_mutex_unlock(&t->lock);
+        return 0;
+}
+
+int disk_thread_send_mailbox(struct disk_thread *t, const struct disk_mailbox *mb) {
+        if (mb->host_id < 1 || mb->host_id > t->reg->sb.slot_count)
+                return -EINVAL;
+        pthread_mutex_lock(&t->lock);
+        t->outbox[mb->host_id] = *mb;
+        t->outbox_pending[mb->host_id] = true;
+        pthread_cond_broadcast(&t->cond);
         pthread_mutex_unlock(&t->lock);
         return 0;
 }

@@ -28,8 +28,14 @@ struct disk_round {
         struct disk_status *status;
         bool mailbox_ok;
         struct disk_mailbox mailbox;    /* this host's */
+        struct disk_mailbox *mailboxes; /* [slot_count + 1], every host's, valid where mb_status[i].error == 0 */
+        struct disk_status *mb_status;
         int write_error, read_error;    /* 0 or -errno of the last failure */
 };
+
+/* Allocates (and frees) a round's arrays for slot_count slots. */
+int disk_round_init(struct disk_round *r, uint32_t slot_count);
+void disk_round_free(struct disk_round *r);
 
 /* Starts the thread on an attached region (owned by the thread from now
  * on). The first slot written says `initial`. The eventfd becomes readable
@@ -40,8 +46,8 @@ int disk_thread_start(struct disk_region *region, uint32_t self_id, uint32_t int
 void disk_thread_stop(struct disk_thread *t);
 
 int disk_thread_fd(const struct disk_thread *t);
-/* Copies the latest round into out (whose arrays the caller allocated with
- * slot_count + 1 entries) and drains the eventfd. */
+/* Copies the latest round into out (whose four arrays the caller allocated
+ * with slot_count + 1 entries) and drains the eventfd. */
 void disk_thread_take(struct disk_thread *t, struct disk_round *out);
 /* Sets what the next slot writes say (seq, incarnation and write time are
  * filled in by the thread). */
@@ -49,6 +55,10 @@ void disk_thread_set_slot(struct disk_thread *t, const struct disk_slot *s);
 /* Queues a config snapshot (copied) to be written to the disk's config
  * region at the next round; a newer one replaces one not yet written. */
 int disk_thread_set_config(struct disk_thread *t, uint64_t generation, const void *payload, uint32_t len);
+/* Queues a mailbox write (to another host's mailbox: a poison pill or a
+ * clear) for the next round. At most one per target is kept: a newer one
+ * replaces an older one not yet written. */
+int disk_thread_send_mailbox(struct disk_thread *t, const struct disk_mailbox *mb);
 /* Asks for a round now instead of at the next tick. */
 void disk_thread_kick(struct disk_thread *t);
 /* Waits until a slot write that started after this call completed, at

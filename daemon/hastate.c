@@ -63,6 +63,39 @@ static struct hastate_vm *vm_find_mut(struct hastate *s, uint64_t vm_id) {
         return (struct hastate_vm *)hastate_vm_find(s, vm_id);
 }
 
+/* Restart order: priority restart first, then best-effort; then order; then id. */
+static bool restarts_before(const struct hastate_vm *a, const struct hastate_vm *b) {
+        if (a->priority != b->priority)
+                return a->priority == HASTATE_PRIORITY_RESTART;
+        if (a->order != b->order)
+                return a->order < b->order;
+        return a->id < b->id;
+}
+
+void hastate_restart_list(const struct hastate *s, struct takeover_vm *out, size_t max, size_t *n) {
+        const struct hastate_vm *prev = NULL;
+
+        /* Selection by repeated minimum: the list is short and this stays
+         * allocation-free. */
+        *n = 0;
+        while (*n < max) {
+                const struct hastate_vm *best = NULL;
+
+                for (size_t i = 0; i < s->n_vms; i++) {
+                        const struct hastate_vm *v = &s->vms[i];
+
+                        if (v->priority == HASTATE_PRIORITY_NONE || (prev && !restarts_before(prev, v)))
+                                continue;
+                        if (!best || restarts_before(v, best))
+                                best = v;
+                }
+                if (!best)
+                        break;
+                out[(*n)++] = (struct takeover_vm){ .vm_id = best->id, .replicated_owner = best->owner };
+                prev = best;
+        }
+}
+
 static bool valid_host_id(uint32_t id) {
         return id >= 1 && id <= CORE_MAX_HOST_ID;
 }

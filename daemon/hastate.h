@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "daemon/survival.h"
+#include "daemon/takeover.h"
 
 #define HASTATE_NAME_MAX        64u     /* including the NUL */
 #define HASTATE_CONFIG_MAX      256u    /* xl config path or sim spec, including the NUL */
@@ -97,6 +98,12 @@ void hastate_free(struct hastate *s);
 int hastate_apply(struct hastate *s, const struct hastate_msg *m, struct hastate_error *err);
 
 const struct hastate_vm *hastate_vm_find(const struct hastate *s, uint64_t vm_id);
+
+/* The protected VMs in restart order, as takeover_plan() wants them:
+ * priority restart before best-effort, then by order, then by id; VMs with
+ * priority none are left out. running_here and claim_pending are left
+ * false for the caller to set. Writes at most max, sets *n. */
+void hastate_restart_list(const struct hastate *s, struct takeover_vm *out, size_t max, size_t *n);
 const char *hastate_priority_name(enum hastate_priority p);
 /* "restart", "best-effort", "none"; -EINVAL for anything else. */
 int hastate_priority_parse(const char *s, enum hastate_priority *p);

@@ -158,12 +158,30 @@ void survival_observe_membership(struct survival_inputs *in, const struct core_v
         }
 }
 
+void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool ok, uint64_t now_ms) {
+        bool *seen = op == SURVIVAL_IO_READ ? &in->read_ok_seen : &in->write_ok_seen;
+        uint64_t *last = op == SURVIVAL_IO_READ ? &in->last_read_ok_ms : &in->last_write_ok_ms;
+        bool *failing = op == SURVIVAL_IO_READ ? &in->read_failing : &in->write_failing;
+        uint64_t *since = op == SURVIVAL_IO_READ ? &in->read_failing_since_ms : &in->write_failing_since_ms;
+
+        if (ok) {
+                *seen = true;
+                *last = now_ms;
+                *failing = false;
+        } else if (!*failing) {
+                *failing = true;
+                *since = now_ms;
+        }
+}
+
 bool survival_own_disk_ok(const struct survival_inputs *in, uint64_t now_ms) {
         const struct core_timing *t = in->timing;
 
         if (!in->read_ok_seen || !in->write_ok_seen)
                 return false;
-        return !in->disk_error || age_ms(now_ms, in->disk_error_since_ms) < t->io_grace_ms;
+        if (in->read_failing && age_ms(now_ms, in->read_failing_since_ms) >= t->io_grace_ms)
+                return false;
+        return !in->write_failing || age_ms(now_ms, in->write_failing_since_ms) < t->io_grace_ms;
 }
 
 bool survival_own_read_fresh(const struct survival_inputs *in, uint64_t now_ms) {
@@ -200,6 +218,17 @@ uint32_t survival_slot_flags(const struct survival_inputs *in, uint64_t now_ms) 
         if (survival_own_disk_ok(in, now_ms))
                 f |= DISK_SLOT_DISK_OK;
         return f;
+}
+
+void survival_fill_slot(const struct survival_inputs *in, bool fenced, uint64_t now_ms, struct disk_slot *slot) {
+        struct core_view view = in->members;
+
+        core_view_add(&view, in->self_id);
+        slot->state = fenced ? DISK_SLOT_FENCING : in->joining ? DISK_SLOT_JOINING : DISK_SLOT_ALIVE;
+        slot->ring_id = in->ring_id;
+        memcpy(slot->view, view.bits, DISK_VIEW_BYTES);
+        slot->flags = survival_slot_flags(in, now_ms);
+        slot->watchdog_timeout_ms = in->timing->watchdog_timeout_ms;
 }
 
 bool survival_may_feed(const struct survival_verdict *v, bool slot_write_completed) {

@@ -105,21 +105,32 @@ struct survival_inputs {
         bool quorate;
         uint64_t membership_since_ms;   /* when the current membership was installed */
 
-        /* Own disk I/O: completion times of the last successful slot read
-         * (all slots) and slot write, valid when *_ok_seen. */
+        /* Own disk I/O, maintained by survival_observe_io(): completion
+         * times of the last successful read (of all slots) and slot write,
+         * valid when *_ok_seen; and whether reads or writes are failing,
+         * since the first failure after the last success. The disk counts
+         * as lost once either has been failing for io_grace. (Not by the
+         * age of the last success: a host resuming from a freeze has not
+         * failed any I/O, it has merely not tried yet.) */
         bool read_ok_seen, write_ok_seen;
         uint64_t last_read_ok_ms, last_write_ok_ms;
-        /* Set when a slot read or write failed or passed its I/O deadline,
-         * at the time of that failure; cleared by the next success. The
-         * disk counts as lost io_grace after the first failure. (Not the
-         * age of the last success: a host resuming from a freeze has not
-         * failed any I/O yet, it has merely not tried.) */
-        bool disk_error;
-        uint64_t disk_error_since_ms;
+        bool read_failing, write_failing;
+        uint64_t read_failing_since_ms, write_failing_since_ms;
 
         bool tiebreak_ok;               /* this host reaches its tiebreak target */
         bool joining;                   /* not yet SURVIVE since this daemon started */
 };
+
+enum survival_io {
+        SURVIVAL_IO_READ,       /* a read of all slots (and claims) */
+        SURVIVAL_IO_WRITE,      /* this host's slot write */
+};
+
+/* After each disk I/O completes, fails, or passes its deadline (a hung
+ * I/O counts as failed at its deadline): records it for the survival rule
+ * and for the takeover's read freshness. now_ms is the completion (or
+ * deadline) time. */
+void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool ok, uint64_t now_ms);
 
 /* On a Corosync configuration change: records the membership, quorum and
  * installation time, and each peer's member flag and departure time. */
@@ -171,6 +182,13 @@ uint32_t survival_master(const struct survival_inputs *in);
 
 /* Slot flags this host should publish with its next write. */
 uint32_t survival_slot_flags(const struct survival_inputs *in, uint64_t now_ms);
+
+/* Fills what the survival rule publishes in this host's next slot write:
+ * state (JOINING while joining, FENCING once fenced, else ALIVE), view
+ * (the membership), ring id, flags and the watchdog timeout. The caller
+ * sets host_id, incarnation, seq (+1 per write), the mailbox ack, the
+ * claims generation and the wall-clock fields, then encodes it. */
+void survival_fill_slot(const struct survival_inputs *in, bool fenced, uint64_t now_ms, struct disk_slot *slot);
 
 const char *survival_kind_name(enum survival_kind k);
 /* "rule 1" .. "rule 4", "joining". */

@@ -19,6 +19,12 @@
  *   2. after that write completed, re-read all claims and call
  *      takeover_confirm() for each claim; start the VM only on 0 (GO), and
  *      broadcast the ownership change over CPG (hastate VM_OWNER).
+ *   3. on an abort, put back the entry this host had for that VM before
+ *      the claim (or drop it if it had none): an unconfirmed claim must not
+ *      stay the newest one, or nobody would ever start the VM.
+ * A host's claims record survives its reboots: at start the daemon reads
+ * its own record back and keeps every entry; it never drops the claim of a
+ * VM it may be running.
  * Only a SURVIVE verdict with a disk read of its own within the last
  * interval takes over anything. The master (lowest surviving id) takes over
  * VMs of dead owners onto itself; any surviving host restarts a VM it

@@ -18,10 +18,12 @@
 #include "daemon/disk_thread.h"
 #include "daemon/hastate.h"
 #include "daemon/ipc_proto.h"
+#include "daemon/poison.h"
 #include "daemon/s2.h"
 #include "daemon/survival.h"
 #include "daemon/tiebreak.h"
 #include "daemon/wire.h"
+#include "fence/emergency.h"
 #include "fence/watchdog.h"
 #include "heartbeat/disk_device.h"
 #include "heartbeat/disk_region.h"
@@ -71,7 +73,7 @@ struct vmhad {
         struct disk_super sb;
         struct disk_round round;
         uint64_t round_seen;
-        uint64_t last_write_fed_ms;
+        uint64_t write_seq_seen;
 
         struct watchdog *wd;
         unsigned wd_seconds;
@@ -95,9 +97,16 @@ struct vmhad {
         bool ipc_gid_known;
         struct pending_reply pending[MAX_PENDING];
 
-        bool emergency;
-        char emergency_reason[512];
+        /* Emergency mode: the causes that hold now, each with its detail. */
+        bool emergency[_EMERGENCY_CAUSE_MAX];
+        char emergency_detail[_EMERGENCY_CAUSE_MAX][512];
         bool got_membership, got_round;
+
+        /* Mailbox: what this incarnation saw at start, what it acknowledged. */
+        bool mailbox_known;
+        uint64_t mailbox_seq_at_start;
+        uint64_t acked_seq;
+        struct poison_sent sent[CORE_MAX_HOST_ID + 1];
         uint64_t started_ms;
         bool sd_watchdog;
 };
@@ -112,6 +121,105 @@ static const char *host_name(struct vmhad *d, uint32_t id, char buf[16]) {
         return buf;
 }
 
+/* ---- emergency mode ---- */
+
+static bool in_emergency(const struct vmhad *d) {
+        for (int c = 0; c < _EMERGENCY_CAUSE_MAX; c++)
+                if (d->emergency[c])
+                        return true;
+        return false;
+}
+
+/* Sets or clears one cause; the banner goes to the journal (and to the
+ * console under systemd) whenever a cause starts, with the next step. */
+static void emergency_set(struct vmhad *d, enum emergency_cause c, bool on, const char *detail) {
+        if (on == d->emergency[c])
+                return;
+        d->emergency[c] = on;
+        if (on) {
+                snprintf(d->emergency_detail[c], sizeof(d->emergency_detail[c]), "%s", detail ? detail : "");
+                qb_log(LOG_CRIT, "*** EMERGENCY MODE: %s%s%s. %s This host starts no protected VM and holds "
+                                 "no HA ownership until it is fixed; 'haadm emergency' shows every cause. ***",
+                       emergency_cause_name(c), detail && *detail ? ": " : "", detail ? detail : "",
+                       emergency_cause_help(c));
+                if (getenv("INVOCATION_ID")) {
+                        FILE *con = fopen("/dev/console", "we");
+                        if (con) {
+                                fprintf(con, "\nvmhad: EMERGENCY MODE: %s: %s\n%s\n\n", emergency_cause_name(c),
+                                        detail ? detail : "", emergency_cause_help(c));
+                                fclose(con);
+                        }
+                }
+        } else {
+                d->emergency_detail[c][0] = 0;
+                qb_log(LOG_NOTICE, "emergency cause %s is gone%s", emergency_cause_name(c),
+                       in_emergency(d) ? "" : ": leaving emergency mode");
+        }
+}
+
+static void state_path(const struct vmhad *d, const char *file, char *buf, size_t len) {
+        snprintf(buf, len, "%s/%s", d->cfg.state_dir, file);
+}
+
+/* Fence-loop damping from the fence history, at start-up and on --clear. */
+static void check_fence_loop(struct vmhad *d) {
+        char path[PATH_MAX + 32], text[8192], why[256];
+        int64_t times[256], cleared = 0;
+        size_t n = 0;
+        FILE *f;
+
+        state_path(d, "fence-history", path, sizeof(path));
+        f = fopen(path, "re");
+        if (f) {
+                size_t len = fread(text, 1, sizeof(text) - 1, f);
+                text[len] = 0;
+                fclose(f);
+                n = emergency_history_parse(text, times, 256);
+        }
+        state_path(d, "emergency-cleared", path, sizeof(path));
+        f = fopen(path, "re");
+        if (f) {
+                long long v;
+                if (fscanf(f, "%lld", &v) == 1)
+                        cleared = v;
+                fclose(f);
+        }
+        state_path(d, "emergency-sticky", path, sizeof(path));
+        if (emergency_fence_loop(times, n, (int64_t)time(NULL), cleared, d->cfg.max_fences_per_hour)) {
+                f = fopen(path, "we");
+                if (f) {
+                        fprintf(f, "%u self-fences within an hour\n", d->cfg.max_fences_per_hour);
+                        fclose(f);
+                }
+        }
+        if (access(path, F_OK) == 0) {
+                snprintf(why, sizeof(why), "at least %u self-fences within an hour", d->cfg.max_fences_per_hour);
+                emergency_set(d, EMERGENCY_FENCE_LOOP, true, why);
+        } else {
+                emergency_set(d, EMERGENCY_FENCE_LOOP, false, NULL);
+        }
+}
+
+static void report_last_fence(struct vmhad *d) {
+        char path[PATH_MAX + 32], line[512], when[64] = "", reason[448] = "";
+        FILE *f;
+
+        state_path(d, "last-fence", path, sizeof(path));
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                if (strncmp(line, "time=", 5) == 0)
+                        snprintf(when, sizeof(when), "%.63s", line + 5);
+                else if (strncmp(line, "reason=", 7) == 0)
+                        snprintf(reason, sizeof(reason), "%.447s", line + 7);
+        }
+        fclose(f);
+        if (when[0])
+                qb_log(LOG_WARNING, "this host fenced itself at %s: %s", when, reason);
+}
+
 /* ---- fencing ---- */
 
 static void record_last_fence(struct vmhad *d, const char *reason) {
@@ -120,7 +228,15 @@ static void record_last_fence(struct vmhad *d, const char *reason) {
         struct tm tm;
         FILE *f;
 
-        snprintf(path, sizeof(path), "%s/last-fence", d->cfg.state_dir);
+        state_path(d, "fence-history", path, sizeof(path));
+        f = fopen(path, "ae");
+        if (f) {
+                fprintf(f, "%lld %s\n", (long long)now, reason);
+                fflush(f);
+                fsync(fileno(f));
+                fclose(f);
+        }
+        state_path(d, "last-fence", path, sizeof(path));
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
         f = fopen(path, "we");
         if (!f)
@@ -147,6 +263,7 @@ static void self_fence(struct vmhad *d, const char *reason) {
         if (d->disk) {
                 clock_gettime(CLOCK_REALTIME, &ts);
                 s.state = DISK_SLOT_FENCING;
+                s.mailbox_ack_seq = d->acked_seq;
                 s.ring_id = d->in.ring_id;
                 memcpy(s.view, d->in.members.bits, DISK_VIEW_BYTES);
                 s.watchdog_timeout_ms = d->wd_seconds * 1000;
@@ -168,17 +285,12 @@ static void self_fence(struct vmhad *d, const char *reason) {
 
 static void publish_slot(struct vmhad *d) {
         struct disk_slot s = { 0 };
-        uint64_t now = vmha_now_ms();
 
         if (!d->disk || d->fencing)
                 return;
-        s.state = d->in.joining ? DISK_SLOT_JOINING : DISK_SLOT_ALIVE;
-        s.ring_id = d->in.ring_id;
-        memcpy(s.view, d->in.members.bits, DISK_VIEW_BYTES);
-        s.flags = survival_slot_flags(&d->in, now);
+        survival_fill_slot(&d->in, false, vmha_now_ms(), &s);
         s.watchdog_timeout_ms = d->wd_seconds * 1000;
-        if (d->round.mailbox_ok)
-                s.mailbox_ack_seq = d->round.mailbox.seq;
+        s.mailbox_ack_seq = d->acked_seq;
         if (d->have_verdict)
                 snprintf(s.reason, sizeof(s.reason), "%.*s", (int)sizeof(s.reason) - 1, d->verdict.reason);
         disk_thread_set_slot(d->disk, &s);
@@ -193,16 +305,11 @@ static void arm_watchdog(struct vmhad *d) {
         r = watchdog_open(d->cfg.watchdog_device[0] ? d->cfg.watchdog_device : NULL, d->wd_seconds, &d->wd,
                           err, sizeof(err));
         if (r < 0) {
-                if (!d->emergency)
-                        qb_log(LOG_CRIT, "EMERGENCY: %s; this host takes no part in HA until it is fixed", err);
-                d->emergency = true;
-                snprintf(d->emergency_reason, sizeof(d->emergency_reason), "%s", err);
+                emergency_set(d, EMERGENCY_WATCHDOG, true, err);
                 return;
         }
         qb_log(LOG_NOTICE, "watchdog %s armed with a %u s timeout", watchdog_path(d->wd), d->wd_seconds);
-        if (d->emergency)
-                qb_log(LOG_NOTICE, "leaving emergency mode: the watchdog is armed");
-        d->emergency = false;
+        emergency_set(d, EMERGENCY_WATCHDOG, false, NULL);
 }
 
 static void feed_if_allowed(struct vmhad *d, bool after_write) {
@@ -447,37 +554,105 @@ static void cl_lost(void *ud) {
 
 /* ---- disk rounds and the tick ---- */
 
+/* This host's mailbox, and the master's poison pills and clears. */
+static void handle_mailboxes(struct vmhad *d, uint64_t now) {
+        const struct disk_mailbox *mine = &d->round.mailbox;
+        char name[16], reason[DISK_REASON_MAX + 64];
+
+        if (d->fencing || !d->round.mailbox_ok)
+                return;
+        if (!d->mailbox_known) {
+                /* What the previous incarnation acknowledged is in our slot. */
+                if (d->round.status[d->self].error == 0)
+                        d->acked_seq = d->round.slots[d->self].mailbox_ack_seq;
+                d->mailbox_seq_at_start = mine->seq;
+                d->mailbox_known = true;
+        }
+        switch (poison_inbox_check(mine, d->mailbox_seq_at_start, d->acked_seq)) {
+        case POISON_INBOX_FENCE_NOW:
+                d->acked_seq = mine->seq;
+                snprintf(reason, sizeof(reason), "poison pill from %s: %s", host_name(d, mine->sender, name),
+                         mine->reason);
+                self_fence(d, reason);
+                return;
+        case POISON_INBOX_STALE_FENCE:
+                snprintf(reason, sizeof(reason), "FENCE %llu from %s: %s", (unsigned long long)mine->seq,
+                         host_name(d, mine->sender, name), mine->reason);
+                emergency_set(d, EMERGENCY_MAILBOX_FENCE, true, reason);
+                break;
+        case POISON_INBOX_NOTHING:
+                if (mine->command == DISK_MAILBOX_CLEAR && mine->seq > d->acked_seq) {
+                        d->acked_seq = mine->seq;
+                        emergency_set(d, EMERGENCY_MAILBOX_FENCE, false, NULL);
+                }
+                break;
+        }
+
+        /* The master's side. */
+        bool master = d->have_verdict && d->verdict.kind == SURVIVAL_SURVIVE && d->master == d->self;
+        for (size_t i = 0; master && i < d->n_peers; i++) {
+                struct core_peer *p = &d->peers[i];
+                const struct disk_mailbox *cur;
+                struct disk_mailbox mb = { 0 };
+                enum poison_action a;
+
+                if (p->id == d->self || d->round.mb_status[p->id].error != 0)
+                        continue;
+                cur = &d->round.mailboxes[p->id];
+                a = poison_decide(&d->timing, p, &d->sent[p->id], cur, true, now);
+                if (a == POISON_NONE)
+                        continue;
+                mb.host_id = p->id;
+                mb.sender = d->self;
+                mb.seq = (cur->seq > d->sent[p->id].seq ? cur->seq : d->sent[p->id].seq) + 1;
+                mb.sent_unix_ms = (uint64_t)time(NULL) * 1000;
+                if (a == POISON_SEND_FENCE) {
+                        mb.command = DISK_MAILBOX_FENCE;
+                        snprintf(mb.reason, sizeof(mb.reason),
+                                 "outside the surviving partition but still writing its slot");
+                        qb_log(LOG_WARNING, "poison pill to %s: it left the membership but its slot still advances",
+                               host_name(d, p->id, name));
+                } else {
+                        mb.command = DISK_MAILBOX_CLEAR;
+                        snprintf(mb.reason, sizeof(mb.reason), "rejoined with a new incarnation");
+                        qb_log(LOG_NOTICE, "clearing the mailbox of %s: it rejoined", host_name(d, p->id, name));
+                }
+                if (disk_thread_send_mailbox(d->disk, &mb) == 0)
+                        d->sent[p->id] = (struct poison_sent){ .seq = mb.seq, .command = mb.command,
+                                                               .incarnation = p->incarnation };
+        }
+}
+
 static int32_t on_disk_event(int32_t fd, int32_t revents, void *data) {
         struct vmhad *d = data;
         uint64_t now = vmha_now_ms();
-        bool new_write;
+        bool new_write = false;
 
         (void)fd;
         (void)revents;
         disk_thread_take(d->disk, &d->round);
-        new_write = d->round.write_ok && d->round.write_done_ms != d->last_write_fed_ms;
-        if (new_write) {
-                d->in.write_ok_seen = true;
-                d->in.last_write_ok_ms = d->round.write_done_ms;
+        if (d->round.written_seq != d->write_seq_seen) {
+                /* A slot write completed, failed or passed its deadline. */
+                d->write_seq_seen = d->round.written_seq;
+                survival_observe_io(&d->in, SURVIVAL_IO_WRITE, d->round.write_ok, d->round.write_done_ms);
+                new_write = d->round.write_ok;
         }
         if (d->round.round != d->round_seen) {
                 d->round_seen = d->round.round;
                 d->got_round = true;
-                if (d->round.read_ok) {
-                        d->in.read_ok_seen = true;
-                        d->in.last_read_ok_ms = d->round.read_done_ms;
+                survival_observe_io(&d->in, SURVIVAL_IO_READ, d->round.read_ok, d->round.read_done_ms);
+                if (d->round.read_ok)
                         for (size_t i = 0; i < d->n_peers; i++) {
                                 uint32_t id = d->peers[i].id;
                                 if (d->round.status[id].error == 0)
                                         survival_peer_observe_slot(&d->peers[i], &d->round.slots[id], now);
                         }
-                }
         }
         decide(d);
-        if (new_write) {
-                d->last_write_fed_ms = d->round.write_done_ms;
+        if (new_write)
                 feed_if_allowed(d, true);
-        }
+        if (d->round.read_ok)
+                handle_mailboxes(d, now);
         return 0;
 }
 
@@ -494,6 +669,13 @@ static void expire_pending(struct vmhad *d) {
         }
 }
 
+/* The tick runs twice per disk interval: rule 4 needs an acknowledgement
+ * from every peer within one interval, and one late CPG message must not
+ * fence a host that lives without its disk. */
+static uint64_t tick_ns(const struct vmhad *d) {
+        return (uint64_t)d->timing.disk_interval_ms * 1000000ULL / 2;
+}
+
 static void on_tick(void *data) {
         struct vmhad *d = data;
 
@@ -505,8 +687,7 @@ static void on_tick(void *data) {
         expire_pending(d);
         if (d->sd_watchdog)
                 sd_notify(0, "WATCHDOG=1");
-        qb_loop_timer_add(d->loop, QB_LOOP_HIGH, (uint64_t)d->timing.disk_interval_ms * 1000000ULL, d, on_tick,
-                          &d->tick_timer);
+        qb_loop_timer_add(d->loop, QB_LOOP_HIGH, tick_ns(d), d, on_tick, &d->tick_timer);
 }
 
 static int32_t on_signal(int32_t sig, void *data) {
@@ -566,7 +747,7 @@ static const char *host_state_name(struct vmhad *d, const struct core_peer *p, u
         if (p->id == d->self) {
                 if (d->fencing)
                         return "FENCING";
-                if (d->emergency)
+                if (in_emergency(d))
                         return "EMERGENCY";
                 return d->in.joining ? "JOINING" : "ALIVE";
         }
@@ -638,7 +819,19 @@ static json_object *status_json(struct vmhad *d) {
                                                                                         : "NONE"));
         json_object_object_add(self, "reason", json_object_new_string(d->have_verdict ? d->verdict.reason : ""));
         json_object_object_add(self, "watchdog", json_object_new_boolean(d->wd != NULL));
-        json_object_object_add(self, "emergency", d->emergency ? json_object_new_string(d->emergency_reason) : NULL);
+        {
+                json_object *causes = json_object_new_array();
+                for (int c = 0; c < _EMERGENCY_CAUSE_MAX; c++) {
+                        if (!d->emergency[c])
+                                continue;
+                        json_object *e = json_object_new_object();
+                        json_object_object_add(e, "cause", json_object_new_string(emergency_cause_name(c)));
+                        json_object_object_add(e, "detail", json_object_new_string(d->emergency_detail[c]));
+                        json_object_array_add(causes, e);
+                }
+                json_object_object_add(self, "emergency", json_object_new_boolean(in_emergency(d)));
+                json_object_object_add(self, "emergency_causes", causes);
+        }
         json_object_object_add(o, "self", self);
 
         vms = json_object_new_array();
@@ -782,6 +975,55 @@ static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, 
                                                    .deadline_ms = vmha_now_ms() + CHANGE_REPLY_TIMEOUT_MS };
 }
 
+/* haadm host fence: a poison pill by hand. Never to the last survivor. */
+static void handle_host_fence(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, const struct ipc_request *req) {
+        uint32_t target = d->cl ? cluster_node_id(d->cl, req->host) : 0;
+        struct disk_mailbox mb = { 0 };
+        unsigned alive = 0;
+        bool target_alive = false;
+        char name[16];
+        json_object *o;
+
+        if (!target) {
+                reply_error(c, id, "unknown host '%s'", req->host);
+                return;
+        }
+        if (!d->have_verdict || d->verdict.kind != SURVIVAL_SURVIVE || !d->round.read_ok ||
+            d->round.mb_status[target].error != 0) {
+                reply_error(c, id, "refused: this host must be surviving and reach the disk to send a poison pill");
+                return;
+        }
+        for (size_t i = 0; i < d->n_peers; i++) {
+                const struct core_peer *p = &d->peers[i];
+                bool a = p->id == d->self || (p->member && !(p->slot_seen && p->state == DISK_SLOT_FENCING));
+                alive += a;
+                if (p->id == target)
+                        target_alive = a;
+        }
+        if (target_alive && alive <= 1) {
+                reply_error(c, id, "refused: %s is the last surviving host of the pool", req->host);
+                return;
+        }
+        mb.host_id = target;
+        mb.sender = d->self;
+        mb.command = DISK_MAILBOX_FENCE;
+        mb.seq = (d->round.mailboxes[target].seq > d->sent[target].seq ? d->round.mailboxes[target].seq
+                                                                        : d->sent[target].seq) + 1;
+        mb.sent_unix_ms = (uint64_t)time(NULL) * 1000;
+        snprintf(mb.reason, sizeof(mb.reason), "fenced by hand from %s (haadm host fence)", host_name(d, d->self, name));
+        if (disk_thread_send_mailbox(d->disk, &mb) < 0) {
+                reply_error(c, id, "cannot queue the poison pill");
+                return;
+        }
+        d->sent[target] = (struct poison_sent){ .seq = mb.seq, .command = mb.command,
+                                                .incarnation = survival_peer_find(d->peers, d->n_peers, target)->incarnation };
+        qb_log(LOG_WARNING, "poison pill to %s by hand (haadm host fence)", req->host);
+        o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(1));
+        json_object_object_add(o, "seq", json_object_new_int64((int64_t)mb.seq));
+        reply_json(c, id, o);
+}
+
 static int32_t ipc_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid) {
         struct vmhad *d = the_daemon;
         bool ok = uid == 0;
@@ -834,9 +1076,16 @@ static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size) {
                 break;
         }
         case IPC_OP_HOST_FENCE:
-        case IPC_OP_EMERGENCY_CLEAR:
-                reply_error(c, h->id, "%s is not available in this version", ipc_op_name(req.op));
+                handle_host_fence(d, c, h->id, &req);
                 break;
+        case IPC_OP_EMERGENCY_CLEAR: {
+                json_object *o = json_object_new_object();
+                check_fence_loop(d);
+                json_object_object_add(o, "ok", json_object_new_boolean(1));
+                json_object_object_add(o, "emergency", json_object_new_boolean(in_emergency(d)));
+                reply_json(c, h->id, o);
+                break;
+        }
         default:
                 handle_change(d, c, h->id, &req);
                 break;
@@ -1038,6 +1287,8 @@ int main(int argc, char **argv) {
                           verbose ? LOG_DEBUG : LOG_INFO);
         qb_log_filter_ctl(QB_LOG_SYSLOG, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_INFO);
         mkdir(d->cfg.state_dir, 0700);
+        report_last_fence(d);
+        check_fence_loop(d);
         /* A page fault on a swapped-out page must not delay a heartbeat. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
                 qb_log(LOG_WARNING, "mlockall failed (%s): heartbeats may stall under memory pressure",
@@ -1056,6 +1307,8 @@ int main(int argc, char **argv) {
                                     "(%u ms); the region's is the pool's and is used",
                        d->cfg.timeout_ms, d->sb.timeout_ms);
         d->wd_seconds = watchdog_seconds_for(d->timing.watchdog_timeout_ms);
+        /* A hung read or write counts as failed at the end of its interval. */
+        reg->timeout_ms = d->timing.disk_interval_ms;
 
         d->loop = qb_loop_create();
         r = cluster_new(d->loop, &ev, d, &d->cl, err, sizeof(err));
@@ -1094,9 +1347,7 @@ int main(int argc, char **argv) {
         d->in.membership_since_ms = now;
         load_state(d, reg);
 
-        d->round.slots = calloc(d->sb.slot_count + 1, sizeof(*d->round.slots));
-        d->round.status = calloc(d->sb.slot_count + 1, sizeof(*d->round.status));
-        if (!d->round.slots || !d->round.status) {
+        if (disk_round_init(&d->round, d->sb.slot_count) < 0) {
                 qb_log(LOG_CRIT, "out of memory");
                 return 1;
         }
@@ -1123,8 +1374,7 @@ int main(int argc, char **argv) {
                 qb_log(LOG_CRIT, "cannot start the control socket: %s", strerror(-r));
                 return 1;
         }
-        qb_loop_timer_add(d->loop, QB_LOOP_HIGH, (uint64_t)d->timing.disk_interval_ms * 1000000ULL, d, on_tick,
-                          &d->tick_timer);
+        qb_loop_timer_add(d->loop, QB_LOOP_HIGH, tick_ns(d), d, on_tick, &d->tick_timer);
         {
                 uint64_t usec;
                 d->sd_watchdog = sd_watchdog_enabled(0, &usec) > 0;
@@ -1141,8 +1391,7 @@ int main(int argc, char **argv) {
         tiebreak_free(d->tiebreak);
         cluster_free(d->cl);
         hastate_free(d->state);
-        free(d->round.slots);
-        free(d->round.status);
+        disk_round_free(&d->round);
         qb_loop_destroy(d->loop);
         qb_log_fini();
         return 0;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_NAMED_VMS 8  /* a reason names at most this many VMs */
+
 struct text {
         char *s;
         size_t len, cap;
@@ -178,14 +180,20 @@ static int explain_uncovered(struct text *t, const struct plan_pool *pool, const
         int r = plan_restart_for_failure(pool, set, k, NULL, &p);
         if (r < 0)
                 return r;
-        size_t shown = 0;
+        size_t shown = 0, more = 0;
         for (size_t i = 0; i < p->n_unplaced; i++) {
                 const struct plan_vm *vm = plan_pool_vm(pool, p->unplaced[i]);
                 if (vm->priority != PLAN_PRIORITY_RESTART || !vm->agile)
                         continue;
+                if (shown == MAX_NAMED_VMS) {
+                        more++;
+                        continue;
+                }
                 text_add(t, "%s%s", shown ? ", " : " would leave ", vm->name);
                 shown++;
         }
+        if (more)
+                text_add(t, " and %zu more", more);
         text_add(t, shown ? " unplaced" : " would not leave room for every restart VM");
         plan_restart_plan_free(p);
         return 0;
@@ -257,6 +265,13 @@ int plan_check_change(const struct plan_pool *pool, const struct plan_change *ch
                 } else {
                         a->allowed = false;
                 }
+        }
+        if (change->kind == PLAN_CHANGE_PROTECT_VM) {
+                const struct plan_vm *vm = plan_pool_vm(pool, change->vm);
+                if (!vm->agile)
+                        text_add(&t, "; note: %s is pinned to its host, no other host can restart it", vm->name);
+                else if (vm->host == PLAN_NO_HOST)
+                        text_add(&t, "; note: %s is halted and counts once it runs", vm->name);
         }
 done:
         if (t.oom) {

@@ -140,7 +140,7 @@ static bool make_room_and_move(struct evac *e, size_t vm) {
         return true;
 }
 
-static int evacuate(struct evac *e, struct plan_options *opts) {
+static int evacuate(struct evac *e, const struct plan_options *opts) {
         size_t *pending = calloc(e->nv + 1, sizeof(*pending));
         uint64_t *sizes = calloc(e->nv + 1, sizeof(*sizes));
         int64_t *caps = calloc(e->nh + 1, sizeof(*caps));
@@ -165,10 +165,8 @@ static int evacuate(struct evac *e, struct plan_options *opts) {
 
         size_t nb = 0;
         for (size_t h = 0; h < e->nh; h++)
-                if (e->target_ok[h]) {
-                        bin_host[nb] = h;
-                        caps[nb++] = e->res[h];
-                }
+                if (e->target_ok[h])
+                        bin_host[nb++] = h;
         for (size_t i = 0; i < np; i++)
                 sizes[i] = plan_pool_vm(e->pool, pending[i])->memory_mib;
 
@@ -183,9 +181,9 @@ static int evacuate(struct evac *e, struct plan_options *opts) {
                 for (size_t b = 0; b < nb; b++)
                         if (caps[b] >= (int64_t)sizes[i] && (pick == SIZE_MAX || caps[b] > caps[pick]))
                                 pick = b;
-                if (pick == SIZE_MAX)
+                if (pick == SIZE_MAX) {
                         spread = false;
-                else {
+                } else {
                         caps[pick] -= (int64_t)sizes[i];
                         assign[i] = pick;
                 }

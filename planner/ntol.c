@@ -6,33 +6,34 @@
  * the planner walks r = 1, 2, ... and stops at the first r where some F does
  * not fit: ntol = r - 1. At each level it searches the failure sets as
  * multisets of host classes (hosts with the same free memory and the same
- * restart VM sizes are interchangeable), worst candidates first, and prunes
- * whole subtrees with a certificate that proves that every completion packs:
+ * restart VM sizes are interchangeable), worst candidates first (most
+ * restart plus free memory: what a failure takes from the survivors), and
+ * prunes whole subtrees with a certificate that every completion packs:
  *
  *   First-fit-decreasing certificate. Pack F's VMs in decreasing size, any
- *   bin choice. An item of size s can only fail to fit if every survivor has
- *   less than s left, i.e. survivor b is loaded with at least
- *   max(0, cap_b - s + 1) of items that are all >= s. So if, for each size s
- *   (grouped into buckets [a, b]),
- *       sum(items of F >= a) - a  <  sum over survivors of max(0, cap - b + 1)
- *   then nothing can fail. Better still: those loads are multiples of q, the
- *   gcd of the sizes >= a, so a survivor's residual is congruent to its
- *   capacity modulo q, and the largest residual below b is
- *   (b - 1) - ((b - 1 - cap) mod q); the survivor is loaded with at least its
- *   capacity minus that. (Host free memory is rarely a round number, VM sizes
- *   are: this is the difference between a certificate that proves pools of
- *   64 hosts and one that does not.) Rewritten per host, the condition is
+ *   bin choice. An item x of size s can only fail if every survivor has
+ *   less than s left, so each survivor is already loaded with items >= s,
+ *   at least its capacity minus the largest residual below s. That residual
+ *   is congruent to the capacity modulo q, the gcd of the sizes >= s, so it
+ *   is at most (s - 1) - ((s - 1 - cap) mod q) (host free memory is rarely
+ *   round, VM sizes are: this is what makes 64-host pools provable). And a
+ *   survivor with room for s holds at least one item. Items placed before x
+ *   weigh at most (items of F >= s) - s. So if, for every size s (grouped
+ *   into at most 32 buckets [a, b], taking the weaker end of each),
+ *       sum(items of F >= a) - a  <  sum over survivors of least_load(b)
+ *   nothing can fail. Moving F's side to the left, the condition reads
  *       sum over h in F of w_h(k)  <  K_k
- *   with w_h(k) = load_h(>= a_k) + (what survivor h would hold at least), additive
- *   over F: its maximum over all completions of a partial set is the partial
- *   sum plus the largest remaining w values. One comparison per bucket
- *   proves a whole subtree.
+ *   with w_h(k) = load_h(>= a_k) + least_load_h(b_k) and K_k = a_k + the sum of
+ *   least_load over all live hosts. It is additive over F: its maximum over
+ *   the completions of a partial set is the partial sum plus the largest
+ *   remaining w values, so one comparison per bucket proves a subtree.
  *
- * Sets the certificate cannot prove go to the exact packer (greedy first,
- * then branch and bound). A set whose total restart memory exceeds the
- * survivors' free memory fails at once. A set the packer cannot decide
- * within its budget counts as not covered: the answer is then a lower bound,
- * marked inexact. Sizes are divided by the gcd of the restart VM sizes first.
+ * Sets the certificate cannot prove go to the packer (greedy first, then
+ * branch and bound); a set whose restart memory exceeds the survivors' free
+ * memory fails at once. A set the packer cannot decide within its budget,
+ * or running out of the set budget, counts as not covered: the answer is
+ * then a lower bound, marked inexact, with the sum condition's upper bound.
+ * Sizes are in units of the gcd of the restart VM sizes.
  */
 #include "planner/pack.h"
 #include "planner/planner.h"

@@ -24,6 +24,8 @@ static const char usage_text[] =
         "              [--start-delay SECONDS] [--memory MiB] [--config PATH]\n"
         "  vm list [--json] | vm remove NAME\n"
         "  host maintenance HOST on|off\n"
+        "  host fence HOST [--yes]\n"
+        "                        poison pill: tell HOST through its mailbox to fence itself\n"
         "\n"
         "DEVICE is a path, or LABEL=..., UUID=... or PARTUUID=... (resolved with libblkid).\n"
         "Run 'haadm COMMAND --help' for a command's options.\n"

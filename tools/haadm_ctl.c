@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REPLY_TIMEOUT_MS 10000
 
@@ -385,16 +386,60 @@ int haadm_vm_main(int argc, char **argv) {
         return haadm_usage_error("vm: unknown subcommand '%s'\n%s", argv[1], vm_usage);
 }
 
+static const char host_usage[] =
+        "usage: haadm host maintenance HOST on|off\n"
+        "       haadm host fence HOST [--yes]\n";
+
+/* haadm host fence: a poison pill by hand, after confirmation. */
+static int host_fence(int argc, char **argv) {
+        struct ipc_request req = { .op = IPC_OP_HOST_FENCE };
+        bool yes = false;
+        const char *host = NULL;
+        char done[160], answer[16];
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
+                        yes = true;
+                else if (argv[i][0] == '-')
+                        return haadm_usage_error("host fence: unknown option '%s'", argv[i]);
+                else if (!host)
+                        host = argv[i];
+                else
+                        return haadm_usage_error("host fence: unexpected argument '%s'", argv[i]);
+        }
+        if (!host)
+                return haadm_usage_error("host fence: missing HOST\n%s", host_usage);
+        if (!ipc_name_valid(host))
+                return haadm_usage_error("host fence: '%s' is not a valid host name", host);
+        if (!yes) {
+                if (!isatty(STDIN_FILENO))
+                        return haadm_usage_error("host fence: not on a terminal; confirm with --yes");
+                printf("Fence %s? It reboots at once, and its protected VMs restart elsewhere.\n"
+                       "Type 'yes' to go on: ", host);
+                fflush(stdout);
+                if (!fgets(answer, sizeof(answer), stdin) || strcmp(answer, "yes\n") != 0) {
+                        printf("nothing done\n");
+                        return HAADM_EXIT_FAIL;
+                }
+        }
+        snprintf(req.host, sizeof(req.host), "%s", host);
+        snprintf(done, sizeof(done), "poison pill written to %s's mailbox; it fences itself within a disk interval",
+                 host);
+        return run_change(&req, done);
+}
+
 int haadm_host_main(int argc, char **argv) {
         struct ipc_request req = { .op = IPC_OP_HOST_MAINTENANCE };
         char done[128];
 
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-                puts("usage: haadm host maintenance HOST on|off");
+                fputs(host_usage, stdout);
                 return HAADM_EXIT_OK;
         }
+        if (argc >= 2 && strcmp(argv[1], "fence") == 0)
+                return host_fence(argc - 1, argv + 1);
         if (argc != 4 || strcmp(argv[1], "maintenance") != 0)
-                return haadm_usage_error("usage: haadm host maintenance HOST on|off");
+                return haadm_usage_error("%s", host_usage);
         if (!ipc_name_valid(argv[2]))
                 return haadm_usage_error("host maintenance: '%s' is not a valid host name", argv[2]);
         if (strcmp(argv[3], "on") == 0)

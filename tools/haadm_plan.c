@@ -30,18 +30,19 @@ static const char plan_usage[] =
         "\n"
         "  (no mode)          failures tolerated: the largest number of live hosts that\n"
         "                     can fail together with every agile restart VM still\n"
-        "                     finding room; whether that is exact or a lower bound; a\n"
-        "                     failure one bigger that does not fit; non-agile restart\n"
-        "                     VMs (left out of the count)\n"
+        "                     finding room; whether that is exact or a lower bound\n"
+        "                     (then with an upper bound and a failure it could not\n"
+        "                     decide); a failure one bigger that does not fit;\n"
+        "                     non-agile restart VMs (left out of the count)\n"
         "  --fail H1,H2       restart plan if these hosts fail: restart VMs by order\n"
         "                     group, then best-effort VMs; what cannot be placed\n"
         "  --evacuate HOST    live migrations, in order, that empty HOST for\n"
         "                     maintenance without overcommitting any host at any step\n"
-        "  --protect VM       admission control: would giving VM priority restart,\n"
-        "  --grow VM=MIB      growing VM to MIB, starting the halted VM on HOST, or\n"
-        "  --start VM@HOST    putting HOST into maintenance keep failures tolerated at\n"
-        "  --maintenance HOST or above the pool's failures_to_tolerate? Exit status 1\n"
-        "                     when the change is refused\n"
+        "  --protect VM       admission control: does the change keep failures\n"
+        "  --grow VM=MIB      tolerated at or above the pool's failures_to_tolerate?\n"
+        "  --start VM@HOST    (give VM priority restart; grow VM to MIB; start the\n"
+        "  --maintenance HOST halted VM on HOST; evacuate HOST and put it into\n"
+        "                     maintenance.) Exit status 1 when it is refused\n"
         "  --json             print one JSON object instead of tables\n"
         "  --input FILE       the pool description (required)\n"
         "\n"
@@ -137,19 +138,28 @@ static int run_ntol(const struct plan_pool *pool, bool json) {
                 printf("Target:              none\n");
         else
                 printf("Target:              %d%s\n", target,
-                       overcommitted ? "  -- OVERCOMMITTED: fewer failures tolerated than the target" : "");
+                       !overcommitted ? "" :
+                       n->exact || n->upper_bound < (unsigned)target
+                               ? "  -- OVERCOMMITTED: fewer failures tolerated than the target"
+                               : "  -- OVERCOMMITTED as far as proven: the target may be met, but it could not be shown");
         printf("Uncovered failure:   ");
         if (n->n_uncovered) {
                 print_host_set(pool, n->uncovered, n->n_uncovered);
                 struct plan_restart_plan *p = NULL;
                 if (plan_restart_for_failure(pool, n->uncovered, n->n_uncovered, NULL, &p) == 0) {
-                        size_t shown = 0;
+                        size_t shown = 0, more = 0;
                         for (size_t i = 0; i < p->n_unplaced; i++) {
                                 const struct plan_vm *vm = plan_pool_vm(pool, p->unplaced[i]);
                                 if (vm->priority != PLAN_PRIORITY_RESTART || !vm->agile)
                                         continue;
+                                if (shown == 8) {
+                                        more++;
+                                        continue;
+                                }
                                 printf("%s%s", shown++ ? ", " : " would leave ", vm->name);
                         }
+                        if (more)
+                                printf(" and %zu more", more);
                         if (shown)
                                 printf(" unplaced");
                         plan_restart_plan_free(p);

@@ -52,7 +52,7 @@ static const char *type_name(struct json_object *v) {
         case json_type_boolean:
                 return "a boolean";
         case json_type_double:
-                return "a fractional number";
+                return "a non-integer number";
         case json_type_int:
                 return "an integer";
         case json_type_object:

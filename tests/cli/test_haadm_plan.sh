@@ -178,7 +178,7 @@ usage_error "duplicate VM name is rejected" 'vms[4].name: duplicate VM name "vm-
     plan --input "$FIX/bad_dup_vm.json"
 usage_error "negative memory is rejected" 'vms[2].memory_mib: memory (MiB) must not be negative' \
     plan --input "$FIX/bad_negative_memory.json"
-usage_error "fractional memory is rejected" 'hosts[1].memory_mib: memory (MiB) must be an integer' \
+usage_error "fractional memory is rejected" 'hosts[1].memory_mib: memory (MiB) must be an integer, not a non-integer number (32768.5)' \
     plan --input "$FIX/bad_fractional_memory.json"
 usage_error "memory given as a string is rejected" 'vms[0].memory_mib: memory (MiB) must be an integer, not a string' \
     plan --input "$FIX/bad_string_memory.json"

@@ -45,7 +45,7 @@ fi
 # The randomized search must be able to find what each fix prevents: with
 # the fix switched off, a violation turns up within a fixed number of
 # sequences (deterministic: seeded, counted, not timed).
-for spec in "no-claims 1 500" "no-margin 3 1500" "no-fresh-ack 1 800"; do
+for spec in "no-claims 1 500" "no-margin 1 1000" "no-fresh-ack 3 1500"; do
     set -- $spec
     n=$((n + 1))
     out=$("$sim" --random --knob "$1" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)

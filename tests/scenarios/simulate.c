@@ -108,6 +108,8 @@ struct host {
         bool net_up, tb_link;
         int group;
         enum disk_access disk;
+        bool hung;
+        uint64_t hung_since;
 
         /* Corosync */
         struct core_view members;
@@ -461,8 +463,7 @@ static void read_disk(struct world *w, struct host *h) {
                         h->claims[h->nclaims++] = (struct takeover_claim){
                                 (uint32_t)b, w->claims[b].c[i].vm_id, w->claims[b].c[i].claim_seq };
         }
-        h->in.read_ok_seen = true;
-        h->in.last_read_ok_ms = w->now;
+        survival_observe_io(&h->in, SURVIVAL_IO_READ, true, w->now);
 }
 
 static void claims_set(struct world *w, int host, uint64_t vm_id, uint64_t seq) {
@@ -498,22 +499,16 @@ static bool claims_get(const struct world *w, int host, uint64_t vm_id, uint64_t
 }
 
 static size_t build_vms(struct world *w, struct host *h, struct takeover_vm *out) {
-        size_t n = 0;
+        size_t n;
 
-        /* Restart order: priority restart before best-effort, then definition order. */
-        for (int pass = 0; pass < 2; pass++)
-                for (int vm = 0; vm < w->sc->nvms; vm++) {
-                        const struct hastate_vm *hv = hastate_vm_find(h->hs, (uint64_t)vm + 1);
-                        bool pend = false;
+        hastate_restart_list(h->hs, out, MAXVM, &n);
+        for (size_t i = 0; i < n; i++) {
+                int vm = (int)out[i].vm_id - 1;
 
-                        if (!hv || hv->priority == HASTATE_PRIORITY_NONE ||
-                            (pass == 0) != (hv->priority == HASTATE_PRIORITY_RESTART))
-                                continue;
-                        for (int i = 0; i < h->npend; i++)
-                                pend |= h->pend[i].vm == vm;
-                        out[n++] = (struct takeover_vm){ (uint64_t)vm + 1, hv->owner,
-                                                         vm_running_on(w, vm, h->id), pend };
-                }
+                out[i].running_here = vm_running_on(w, vm, h->id);
+                for (int j = 0; j < h->npend; j++)
+                        out[i].claim_pending |= h->pend[j].vm == vm;
+        }
         return n;
 }
 
@@ -523,7 +518,11 @@ static void log_verdict(struct world *w, struct host *h) {
         h->have_verdict = true;
         h->logged_kind = h->v.kind;
         h->logged_rule = h->v.rule;
-        logf_(w, h->id, "%s %s: %s", survival_kind_name(h->v.kind), survival_rule_name(h->v.rule), h->v.reason);
+        if (h->v.rule == SURVIVAL_RULE_JOIN)
+                logf_(w, h->id, "%s: %s", survival_kind_name(h->v.kind), h->v.reason);
+        else
+                logf_(w, h->id, "%s %s: %s", survival_kind_name(h->v.kind), survival_rule_name(h->v.rule),
+                      h->v.reason);
 }
 
 static void decide(struct world *w, struct host *h) {
@@ -600,31 +599,28 @@ static void write_slot(struct world *w, struct host *h) {
         struct disk_slot *s = &w->slot[h->id];
 
         memset(s, 0, sizeof(*s));
+        survival_fill_slot(&h->in, h->fenced, w->now, s);
         s->host_id = (uint32_t)h->id;
-        s->state = h->fenced ? DISK_SLOT_FENCING : h->in.joining ? DISK_SLOT_JOINING : DISK_SLOT_ALIVE;
         s->incarnation = h->incarnation;
         s->seq = ++h->seq;
-        s->ring_id = h->ring;
-        memcpy(s->view, h->members.bits, DISK_VIEW_BYTES);
-        s->flags = survival_slot_flags(&h->in, w->now);
-        s->watchdog_timeout_ms = w->timing.watchdog_timeout_ms;
         w->slot_written[h->id] = true;
         for (int i = 0; i < h->npend; i++)
                 claims_set(w, h->id, (uint64_t)h->pend[i].vm + 1, h->pend[i].seq);
-        h->in.write_ok_seen = true;
-        h->in.last_write_ok_ms = w->now;
+        survival_observe_io(&h->in, SURVIVAL_IO_WRITE, true, w->now);
 }
 
-/* What the I/O thread reports: a failed I/O at once, a hung one at its
- * deadline (one interval later); the next success clears it. */
-static void note_io(struct world *w, struct host *h) {
-        if (h->disk == DISK_ACCESS_OK) {
-                h->in.disk_error = false;
-        } else if (!h->in.disk_error) {
-                h->in.disk_error = true;
-                h->in.disk_error_since_ms = w->now +
-                        (h->disk == DISK_ACCESS_HANG ? w->timing.disk_interval_ms : 0);
+/* What the I/O thread reports for this round: a failed I/O at once, a
+ * hung one at its deadline (one interval after it was issued). */
+static void note_io_failure(struct world *w, struct host *h) {
+        if (h->disk == DISK_ACCESS_HANG) {
+                if (!h->hung)
+                        h->hung_since = w->now;
+                h->hung = true;
+                if (w->now < h->hung_since + w->timing.disk_interval_ms)
+                        return;
         }
+        survival_observe_io(&h->in, SURVIVAL_IO_READ, false, w->now);
+        survival_observe_io(&h->in, SURVIVAL_IO_WRITE, false, w->now);
 }
 
 static void daemon_step(struct world *w, struct host *h) {
@@ -640,7 +636,10 @@ static void daemon_step(struct world *w, struct host *h) {
 
                 while (h->next_io <= w->now)
                         h->next_io += w->timing.disk_interval_ms;
-                note_io(w, h);
+                if (disk)
+                        h->hung = false;
+                else
+                        note_io_failure(w, h);
                 if (disk)
                         read_disk(w, h);
                 decide(w, h);
@@ -770,9 +769,10 @@ static void apply_event(struct world *w, const struct event *e) {
 
 /* ---------- the run ---------- */
 
-static void world_init(struct world *w, const struct scenario *sc) {
+static void world_init(struct world *w, const struct scenario *sc, bool quiet) {
         memset(w, 0, sizeof(*w));
         w->sc = sc;
+        w->quiet_log = quiet;
         if (core_timing_init(&w->timing, sc->timeout_ms) < 0) {
                 fprintf(stderr, "%s: bad timeout %u\n", sc->name, sc->timeout_ms);
                 exit(2);
@@ -1225,7 +1225,7 @@ static int run_scenario(const char *dir, bool update, bool print) {
                 free(w);
                 return 1;
         }
-        world_init(w, sc);
+        world_init(w, sc, false);
         world_run(w);
         if (print)
                 fputs(w->log, stdout);
@@ -1293,6 +1293,51 @@ static uint64_t rng_below(uint64_t n) {
         return n ? rng() % n : 0;
 }
 
+/* The events-file form of a generated event, for replay and for the log. */
+static void describe_event(struct event *e) {
+        char who[8];
+        size_t n;
+
+        snprintf(who, sizeof(who), e->host ? "h%d" : "all", e->host);
+        switch (e->kind) {
+        case EV_NET:
+                snprintf(e->text, sizeof(e->text), "net %s %s", who, e->arg ? "up" : "down");
+                break;
+        case EV_PARTITION:
+                n = (size_t)snprintf(e->text, sizeof(e->text), "partition");
+                for (int g = 1; g <= 2; g++) {
+                        bool first = true;
+
+                        n += (size_t)snprintf(e->text + n, sizeof(e->text) - n, "%s", g > 1 ? " |" : "");
+                        for (int b = 1; b <= MAXH; b++)
+                                if (e->group[b] == g) {
+                                        n += (size_t)snprintf(e->text + n, sizeof(e->text) - n, "%sh%d",
+                                                              first ? " " : ",", b);
+                                        first = false;
+                                }
+                }
+                break;
+        case EV_HEAL:
+                snprintf(e->text, sizeof(e->text), "heal");
+                break;
+        case EV_DISK:
+                snprintf(e->text, sizeof(e->text), "disk %s %s", who,
+                         e->arg == DISK_ACCESS_OK ? "ok" : e->arg == DISK_ACCESS_FAIL ? "fail" : "hang");
+                break;
+        case EV_POWER:
+                snprintf(e->text, sizeof(e->text), "power %s %s", who, e->arg ? "on" : "off");
+                break;
+        case EV_FREEZE:
+                snprintf(e->text, sizeof(e->text), "freeze %s %.2f", who, (double)e->dur / 1000);
+                break;
+        case EV_TIEBREAK:
+                snprintf(e->text, sizeof(e->text), "tiebreak %s %s", who, e->arg ? "up" : "down");
+                break;
+        default:
+                snprintf(e->text, sizeof(e->text), "?");
+        }
+}
+
 static void add_ev(struct scenario *sc, uint64_t t, enum ev_kind k, int host, int arg, uint64_t dur) {
         struct event *e = &sc->ev[sc->nev++];
 
@@ -1302,7 +1347,7 @@ static void add_ev(struct scenario *sc, uint64_t t, enum ev_kind k, int host, in
         e->host = host;
         e->arg = arg;
         e->dur = dur;
-        snprintf(e->text, sizeof(e->text), "random %d h%d %d %llu", (int)k, host, arg, (unsigned long long)dur);
+        describe_event(e);
 }
 
 /* One random fault sequence; returns the number of faults. */
@@ -1357,6 +1402,7 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
                         e = &sc->ev[sc->nev - 1];
                         for (int b = 1; b <= sc->nhosts; b++)
                                 e->group[b] = 1 + (int)rng_below(2);
+                        describe_event(e);
                         break;
                 }
                 case 4:
@@ -1393,6 +1439,19 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
         return nf;
 }
 
+static void print_random_sequence(const struct scenario *sc, const struct world *w, uint64_t seq_seed) {
+        printf("# replay: simulate --random --verbose --sequences 1 --seed %llu%s%s%s\n",
+               (unsigned long long)seq_seed, sc->knobs.no_margin ? " --knob no-margin" : "",
+               sc->knobs.no_fresh_ack ? " --knob no-fresh-ack" : "", sc->knobs.no_claims ? " --knob no-claims" : "");
+        printf("# pool: hosts %d, timeout %u, tiebreak %s, watchdog_late %u\n", sc->nhosts, sc->timeout_ms,
+               sc->tiebreak ? "yes" : "no", sc->wd_late_ms);
+        for (int b = 1; b <= sc->nhosts; b++)
+                printf("# host h%d: skew %lld, phase %lld\n", b, (long long)sc->skew[b], (long long)sc->phase[b]);
+        for (int i = 0; i < sc->nev; i++)
+                printf("# event %.2f %s\n", (double)sc->ev[i].t / 1000, sc->ev[i].text);
+        fputs(w->log, stdout);
+}
+
 static double wall_seconds(void) {
         struct timespec ts;
 
@@ -1401,7 +1460,7 @@ static double wall_seconds(void) {
 }
 
 static int run_random(double seconds, long max_seqs, uint64_t seed, const struct core_unsafe_knobs *knobs,
-                      bool expect_violation) {
+                      bool expect_violation, bool verbose) {
         struct scenario *sc = calloc(1, sizeof(*sc));
         struct world *w = malloc(sizeof(*w));
         double start = wall_seconds(), el;
@@ -1416,16 +1475,15 @@ static int run_random(double seconds, long max_seqs, uint64_t seed, const struct
                 uint64_t seq_seed = rng_state;
 
                 faults += random_scenario(sc, knobs);
-                world_init(w, sc);
-                w->quiet_log = true;
+                world_init(w, sc, !verbose);
                 world_run(w);
                 seqs++;
+                if (verbose)
+                        print_random_sequence(sc, w, seq_seed);
                 if (w->s1_violation || w->s2_violation) {
-                        if (bad < 3 && !expect_violation) {
-                                printf("violation in sequence %ld (rng state %llu):\n%s", seqs,
-                                       (unsigned long long)seq_seed, w->log);
-                                for (int i = 0; i < sc->nev; i++)
-                                        printf("  event %.2f %s\n", (double)sc->ev[i].t / 1000, sc->ev[i].text);
+                        if (bad < 3 && !expect_violation && !verbose) {
+                                printf("violation in sequence %ld:\n", seqs);
+                                print_random_sequence(sc, w, seq_seed);
                         }
                         bad++;
                 }
@@ -1441,7 +1499,7 @@ static int run_random(double seconds, long max_seqs, uint64_t seed, const struct
 }
 
 int main(int argc, char **argv) {
-        bool update = false, print = false, random_mode = false, expect_violation = false;
+        bool update = false, print = false, random_mode = false, expect_violation = false, verbose = false;
         double seconds = 20;
         long max_seqs = 0;
         uint64_t seed = 1;
@@ -1455,6 +1513,8 @@ int main(int argc, char **argv) {
                         print = true;
                 else if (strcmp(argv[i], "--random") == 0)
                         random_mode = true;
+                else if (strcmp(argv[i], "--verbose") == 0)
+                        verbose = true;
                 else if (strcmp(argv[i], "--expect-violation") == 0)
                         expect_violation = true;
                 else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
@@ -1478,7 +1538,7 @@ int main(int argc, char **argv) {
                         }
                 } else if (argv[i][0] == '-') {
                         fprintf(stderr, "usage: simulate [--update] [--print] DIR... | --random [--seconds S] "
-                                        "[--sequences N] [--seed N] [--knob K] [--expect-violation]\n");
+                                        "[--sequences N] [--seed N] [--knob K] [--expect-violation] [--verbose]\n");
                         return 2;
                 } else {
                         failed += run_scenario(argv[i], update, print);
@@ -1486,7 +1546,7 @@ int main(int argc, char **argv) {
                 }
         }
         if (random_mode)
-                return run_random(seconds, max_seqs, seed, &knobs, expect_violation);
+                return run_random(seconds, max_seqs, seed, &knobs, expect_violation, verbose);
         if (ran == 0) {
                 fprintf(stderr, "simulate: no scenario given\n");
                 return 2;

@@ -292,6 +292,36 @@ static void test_message_wire_form_round_trips_every_type(void **state) {
         assert_true(used > 8);
 }
 
+static void test_restart_list_orders_by_priority_then_order_and_skips_none(void **state) {
+        struct hastate *s = hastate_new();
+        struct hastate_error err;
+        struct takeover_vm out[8];
+        size_t n;
+        struct { uint64_t id; const char *name; enum hastate_priority p; int32_t order; } v[] = {
+                { 1, "a", HASTATE_PRIORITY_BEST_EFFORT, 0 }, { 2, "b", HASTATE_PRIORITY_RESTART, 5 },
+                { 3, "c", HASTATE_PRIORITY_NONE, 0 },        { 4, "d", HASTATE_PRIORITY_RESTART, 1 },
+                { 5, "e", HASTATE_PRIORITY_RESTART, 5 },
+        };
+
+        for (size_t i = 0; i < 5; i++) {
+                struct hastate_msg m = protect_msg(v[i].id, v[i].name, 1);
+
+                m.u.vm.priority = v[i].p;
+                m.u.vm.order = v[i].order;
+                assert_int_equal(hastate_apply(s, &m, &err), 0);
+        }
+        hastate_restart_list(s, out, 8, &n);
+        assert_int_equal(n, 4);
+        assert_int_equal(out[0].vm_id, 4);
+        assert_int_equal(out[1].vm_id, 2);
+        assert_int_equal(out[2].vm_id, 5);
+        assert_int_equal(out[3].vm_id, 1);
+        assert_int_equal(out[0].replicated_owner, 1);
+        hastate_restart_list(s, out, 2, &n);
+        assert_int_equal(n, 2);
+        hastate_free(s);
+}
+
 static void test_priority_names_parse_back(void **state) {
         enum hastate_priority p;
 
@@ -311,6 +341,7 @@ int main(void) {
                 cmocka_unit_test(test_snapshot_decode_validates_fields_behind_a_valid_checksum),
                 cmocka_unit_test(test_empty_state_snapshot_round_trips),
                 cmocka_unit_test(test_message_wire_form_round_trips_every_type),
+                cmocka_unit_test(test_restart_list_orders_by_priority_then_order_and_skips_none),
                 cmocka_unit_test(test_priority_names_parse_back),
         };
 

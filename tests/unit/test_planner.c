@@ -244,6 +244,7 @@ static void test_ntol_ffd_fails_but_exact_packing_fits(void **state) {
         struct plan_ntol *n = ntol_of(p);
         assert_int_equal(n->failures_tolerated, 1);
         assert_true(n->exact);
+        assert_int_equal(n->upper_bound, 1);
         assert_true(n->stats.exact_runs >= 1);
         assert_int_equal(n->n_uncovered, 2);
         plan_ntol_free(n);
@@ -259,8 +260,23 @@ static void test_ntol_out_of_budget_is_an_inexact_lower_bound(void **state) {
         assert_int_equal(plan_failures_tolerated(p, &o, &n), 0);
         assert_int_equal(n->failures_tolerated, 0);
         assert_false(n->exact);
+        assert_int_equal(n->upper_bound, 1);    /* the sum condition allows one */
+        assert_int_equal(n->n_uncovered, 0);
         assert_int_equal(n->n_undecided, 1);
         assert_int_equal(n->undecided[0], host_of(p, "a"));
+        plan_ntol_free(n);
+        plan_pool_free(p);
+}
+
+static void test_ntol_out_of_set_budget_stays_sound(void **state) {
+        struct plan_pool *p = two_hosts(2);     /* ntol 1 */
+        struct plan_options o;
+        plan_options_init(&o);
+        o.set_budget = 0;
+        struct plan_ntol *n = NULL;
+        assert_int_equal(plan_failures_tolerated(p, &o, &n), 0);
+        assert_true(n->failures_tolerated <= 1);
+        assert_true(n->exact || n->upper_bound >= 1);
         plan_ntol_free(n);
         plan_pool_free(p);
 }
@@ -722,6 +738,7 @@ int main(void) {
                 cmocka_unit_test(test_ntol_maintenance_host_is_neither_survivor_nor_candidate),
                 cmocka_unit_test(test_ntol_ffd_fails_but_exact_packing_fits),
                 cmocka_unit_test(test_ntol_out_of_budget_is_an_inexact_lower_bound),
+                cmocka_unit_test(test_ntol_out_of_set_budget_stays_sound),
                 cmocka_unit_test(test_ntol_sum_condition_finds_worst_pair),
                 cmocka_unit_test(test_ntol_many_identical_hosts_uses_symmetry),
                 cmocka_unit_test(test_ntol_big_vm_needs_one_host_with_room),

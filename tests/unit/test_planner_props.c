@@ -2,15 +2,19 @@
  * oracle that shares no code with it: every failure set is enumerated, and
  * each is packed by exhaustive assignment of VMs to survivors.
  *
- *  - failures tolerated is never above the oracle, and equal to it when the
- *    planner says it is exact; a reported uncovered set really does not fit;
+ *  - on small pools (2 to 7 hosts, up to 16 VMs), failures tolerated is never
+ *    above the oracle, and equal to it when the planner says it is exact; a
+ *    reported uncovered set really does not fit;
  *  - every restart plan fits the survivors' memory, lists every VM it does
  *    not place, and places every agile restart VM whenever they fit;
  *  - every evacuation step fits the memory of every host;
  *  - the bin packer (internal to planner/) agrees with exhaustive assignment
- *    on tight instances, and never says "no fit" when it ran out of budget.
- * Pools are small (2 to 7 hosts, up to 16 VMs) and drawn from a seeded PRNG,
- * so runs are reproducible; a failure prints the seed.
+ *    on tight instances, and never says "no fit" when it ran out of budget;
+ *  - on mid-size pools (6 to 12 hosts, 20 to 60 VMs), failures tolerated
+ *    equals the enumeration of every failure set, each decided by that
+ *    packer.
+ * Everything is drawn from seeded PRNGs, so runs are reproducible; a failure
+ * names the pool or instance number.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -391,11 +395,78 @@ static void test_packer_agrees_with_exhaustive_assignment(void **state) {
         assert_true(searched > 100);
 }
 
+/* Up to 12 hosts and 60 VMs: too big for exhaustive assignment, so each
+ * failure set is decided by the packer, itself checked against exhaustive
+ * assignment above; every set is still enumerated. */
+#define MID_POOLS 1000
+
+static void test_ntol_matches_enumeration_of_every_failure_set_on_mid_size_pools(void **state) {
+        struct rng r = { .s = 0x5eed0004 };
+        unsigned exact = 0;
+        for (unsigned k = 0; k < MID_POOLS; k++) {
+                struct plan_pool *p = NULL;
+                assert_int_equal(plan_pool_new(&p), 0);
+                unsigned nh = 6 + rng_below(&r, 7), nv = 20 + rng_below(&r, 41);
+                char name[16];
+                for (unsigned h = 0; h < nh; h++) {
+                        snprintf(name, sizeof(name), "h%u", h);
+                        assert_int_equal(plan_pool_add_host(p, name, 40 + rng_below(&r, 60),
+                                                            rng_below(&r, 12) ? PLAN_HOST_LIVE : PLAN_HOST_DEAD, NULL), 0);
+                }
+                for (unsigned v = 0; v < nv; v++) {
+                        struct plan_vm vm = PLAN_VM_INIT;
+                        snprintf(name, sizeof(name), "v%u", v);
+                        vm.name = name;
+                        vm.memory_mib = 1 + rng_below(&r, k % 2 ? 12 : 25);
+                        vm.host = rng_below(&r, nh);
+                        vm.priority = rng_below(&r, 4) ? PLAN_PRIORITY_RESTART : PLAN_PRIORITY_NONE;
+                        vm.agile = rng_below(&r, 15) != 0;
+                        assert_int_equal(plan_pool_add_vm(p, &vm, NULL), 0);
+                }
+                struct plan_ntol *n = NULL;
+                assert_int_equal(plan_failures_tolerated(p, NULL, &n), 0);
+
+                unsigned live = live_mask(p), nl = (unsigned)__builtin_popcount(live), truth = nl;
+                for (unsigned lvl = 1; lvl <= nl && truth == nl; lvl++)
+                        for (unsigned f = live; f; f = (f - 1) & live) {
+                                if ((unsigned)__builtin_popcount(f) != lvl)
+                                        continue;
+                                uint64_t items[64];
+                                int64_t caps[16];
+                                size_t ni = 0, nb = 0;
+                                for (size_t i = 0; i < nv; i++) {
+                                        const struct plan_vm *vm = plan_pool_vm(p, i);
+                                        if ((f >> vm->host & 1) && vm->priority == PLAN_PRIORITY_RESTART && vm->agile)
+                                                items[ni++] = vm->memory_mib;
+                                }
+                                for (size_t h = 0; h < nh; h++)
+                                        if ((live >> h & 1) && !(f >> h & 1))
+                                                caps[nb++] = plan_pool_host_free_mib(p, h);
+                                enum pack_verdict v;
+                                assert_int_equal(pack_items(items, ni, caps, nb, 10000000, NULL, NULL, &v), 0);
+                                assert_int_not_equal(v, PACK_UNKNOWN);
+                                if (v == PACK_NO_FIT) {
+                                        truth = lvl - 1;
+                                        break;
+                                }
+                        }
+                if (n->failures_tolerated > truth || (n->exact && n->failures_tolerated != truth))
+                        fail_msg("mid pool %u: planner says %u (%s), enumeration %u", k, n->failures_tolerated,
+                                 n->exact ? "exact" : "lower bound", truth);
+                exact += n->exact;
+                plan_ntol_free(n);
+                plan_pool_free(p);
+        }
+        print_message("# %u mid-size pools: %u exact\n", MID_POOLS, exact);
+        assert_int_equal(exact, MID_POOLS);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ntol_never_exceeds_brute_force_and_matches_when_exact),
                 cmocka_unit_test(test_restart_and_evacuation_plans_respect_capacity),
                 cmocka_unit_test(test_packer_agrees_with_exhaustive_assignment),
+                cmocka_unit_test(test_ntol_matches_enumeration_of_every_failure_set_on_mid_size_pools),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

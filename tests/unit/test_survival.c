@@ -62,8 +62,8 @@ static void fx_init(struct fx *f, unsigned n, unsigned self) {
         f->in.members = all;
         f->in.quorate = true;
         f->in.membership_since_ms = 0;
-        f->in.read_ok_seen = f->in.write_ok_seen = true;
-        f->in.last_read_ok_ms = f->in.last_write_ok_ms = NOW;
+        survival_observe_io(&f->in, SURVIVAL_IO_READ, true, NOW);
+        survival_observe_io(&f->in, SURVIVAL_IO_WRITE, true, NOW);
 }
 
 /* Membership changes to `members` (quorate or not) at time `at`. */
@@ -221,8 +221,7 @@ static void test_disk_lost_with_complete_fresh_membership_survives_by_rule_4(voi
         struct fx f;
 
         fx_init(&f, 3, 1);
-        f.in.disk_error = true;
-        f.in.disk_error_since_ms = NOW - f.t.io_grace_ms;
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, false, NOW - f.t.io_grace_ms);
         decide(&f);
         assert_false(f.v.own_disk_ok);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
@@ -235,12 +234,28 @@ static void test_disk_failure_shorter_than_grace_keeps_the_disk(void **state) {
         struct fx f;
 
         fx_init(&f, 3, 1);
-        f.in.disk_error = true;
-        f.in.disk_error_since_ms = NOW - f.t.io_grace_ms + 1;
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, false, NOW - f.t.io_grace_ms + 1);
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, false, NOW);    /* still failing: same start */
         decide(&f);
         assert_true(f.v.own_disk_ok);
         assert_int_equal(f.v.rule, SURVIVAL_RULE_1_QUORUM);
         assert_false(survival_may_feed(&f.v, false));   /* no write completed: no feed */
+}
+
+static void test_a_resumed_host_that_has_not_retried_io_keeps_its_disk(void **state) {
+        struct fx f;
+
+        /* Frozen for 4 s: the last success is old, but nothing failed. */
+        fx_init(&f, 3, 1);
+        f.in.last_read_ok_ms = f.in.last_write_ok_ms = NOW - 4000;
+        decide(&f);
+        assert_true(f.v.own_disk_ok);
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, false, NOW - 600);
+        decide(&f);
+        assert_false(f.v.own_disk_ok);
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW);
+        decide(&f);
+        assert_true(f.v.own_disk_ok);
 }
 
 static void test_disk_lost_with_a_stale_acknowledgement_fences(void **state) {
@@ -248,8 +263,7 @@ static void test_disk_lost_with_a_stale_acknowledgement_fences(void **state) {
 
         /* CE2: a stale but complete view is not enough. */
         fx_init(&f, 2, 1);
-        f.in.disk_error = true;
-        f.in.disk_error_since_ms = 0;
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, false, 0);
         f.peers[1].ack_ms = NOW - f.t.disk_interval_ms - 1;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_FENCE);
@@ -264,7 +278,7 @@ static void test_unsafe_no_fresh_ack_knob_accepts_a_stale_view(void **state) {
 
         fx_init(&f, 2, 1);
         core_timing_set_unsafe(&f.t, &k);
-        f.in.disk_error = true;
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, false, 0);
         f.peers[1].ack_ms = 0;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
@@ -276,7 +290,7 @@ static void test_disk_lost_in_quorate_incomplete_partition_fences(void **state) 
         /* CE4's tempting refinement is not implemented. */
         fx_init(&f, 3, 1);
         fx_members(&f, VIEW(1, 3), true, NOW - 5000);
-        f.in.disk_error = true;
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, false, 0);
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_FENCE);
         assert_int_equal(f.v.rule, SURVIVAL_RULE_4_NO_DISK);
@@ -288,7 +302,7 @@ static void test_no_quorum_and_no_disk_fences_by_rule_3(void **state) {
 
         fx_init(&f, 3, 2);
         fx_members(&f, VIEW(2), false, NOW - 5000);
-        f.in.disk_error = true;
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, false, 0);
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_FENCE);
         assert_int_equal(f.v.rule, SURVIVAL_RULE_3_ISOLATED);
@@ -364,6 +378,25 @@ static void test_new_incarnation_clears_fencing_and_counts_as_advance(void **sta
         survival_peer_observe_slot(&p, &s, 3000);
         assert_false(p.fencing_seen);
         assert_int_equal(p.advanced_ms, 3000);
+}
+
+static void test_published_slot_carries_state_view_and_flags(void **state) {
+        struct fx f;
+        struct disk_slot slot = { 0 };
+
+        fx_init(&f, 3, 2);
+        f.in.tiebreak_ok = true;
+        f.in.ring_id = 9;
+        survival_fill_slot(&f.in, false, NOW, &slot);
+        assert_int_equal(slot.state, DISK_SLOT_ALIVE);
+        assert_int_equal(slot.ring_id, 9);
+        assert_int_equal(slot.flags, DISK_SLOT_QUORATE | DISK_SLOT_TIEBREAK_OK | DISK_SLOT_DISK_OK);
+        assert_true(disk_view_test(slot.view, 1) && disk_view_test(slot.view, 3));
+        f.in.joining = true;
+        survival_fill_slot(&f.in, false, NOW, &slot);
+        assert_int_equal(slot.state, DISK_SLOT_JOINING);
+        survival_fill_slot(&f.in, true, NOW, &slot);
+        assert_int_equal(slot.state, DISK_SLOT_FENCING);
 }
 
 /* ---- S2 ---- */
@@ -588,6 +621,7 @@ int main(void) {
                 cmocka_unit_test(test_stale_overlapping_publisher_is_ignored_after_the_window),
                 cmocka_unit_test(test_disk_lost_with_complete_fresh_membership_survives_by_rule_4),
                 cmocka_unit_test(test_disk_failure_shorter_than_grace_keeps_the_disk),
+                cmocka_unit_test(test_a_resumed_host_that_has_not_retried_io_keeps_its_disk),
                 cmocka_unit_test(test_disk_lost_with_a_stale_acknowledgement_fences),
                 cmocka_unit_test(test_unsafe_no_fresh_ack_knob_accepts_a_stale_view),
                 cmocka_unit_test(test_disk_lost_in_quorate_incomplete_partition_fences),
@@ -598,6 +632,7 @@ int main(void) {
                 cmocka_unit_test(test_self_not_configured_is_rejected),
                 cmocka_unit_test(test_master_is_the_lowest_member_not_fencing),
                 cmocka_unit_test(test_new_incarnation_clears_fencing_and_counts_as_advance),
+                cmocka_unit_test(test_published_slot_carries_state_view_and_flags),
                 cmocka_unit_test(test_s2_never_allows_a_takeover_from_a_member),
                 cmocka_unit_test(test_s2_waits_watchdog_plus_margin_from_the_later_event),
                 cmocka_unit_test(test_s2_fencing_confirmation_fixes_the_clock),

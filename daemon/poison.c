@@ -1,0 +1,39 @@
+/* Poison pill decisions (pure). */
+#include "daemon/poison.h"
+
+enum poison_action poison_decide(const struct core_timing *t, const struct core_peer *p,
+                                 const struct poison_sent *sent, const struct disk_mailbox *current,
+                                 bool self_member_master, uint64_t now_ms) {
+        bool disk_alive;
+
+        if (!self_member_master || !p->slot_seen)
+                return POISON_NONE;
+        disk_alive = now_ms >= p->advanced_ms && now_ms - p->advanced_ms < t->disk_timeout_ms;
+
+        /* Back in the membership with a new incarnation after a pill:
+         * clear the mailbox so the host is not held in emergency mode. */
+        if (p->member) {
+                if (current && current->command == DISK_MAILBOX_FENCE && p->state == DISK_SLOT_ALIVE &&
+                    p->incarnation != sent->incarnation &&
+                    !(sent->command == DISK_MAILBOX_CLEAR && sent->incarnation == p->incarnation))
+                        return POISON_SEND_CLEAR;
+                return POISON_NONE;
+        }
+        /* Outside the surviving membership, settled out, still writing. */
+        if (!disk_alive || p->state == DISK_SLOT_FENCING || p->state == DISK_SLOT_LEFT ||
+            p->state == DISK_SLOT_EMPTY)
+                return POISON_NONE;
+        if (now_ms < p->left_ms || now_ms - p->left_ms < t->settle_ms)
+                return POISON_NONE;
+        if (sent->command == DISK_MAILBOX_FENCE && sent->incarnation == p->incarnation)
+                return POISON_NONE;     /* already sent to this incarnation */
+        return POISON_SEND_FENCE;
+}
+
+enum poison_inbox poison_inbox_check(const struct disk_mailbox *mb, uint64_t seq_at_start, uint64_t acked_seq) {
+        if (mb->command != DISK_MAILBOX_FENCE || mb->seq <= acked_seq)
+                return POISON_INBOX_NOTHING;
+        if (mb->seq > seq_at_start)
+                return POISON_INBOX_FENCE_NOW;
+        return POISON_INBOX_STALE_FENCE;
+}

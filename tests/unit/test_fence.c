@@ -1,0 +1,139 @@
+/* Pure fencing decisions: watchdog disarm policy, fence-loop damping,
+ * poison pills on both ends. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/poison.h"
+#include "fence/emergency.h"
+#include "fence/watchdog.h"
+
+static void test_disarm_only_when_no_protected_vm_or_ha_disabled(void **state) {
+        (void)state;
+        assert_true(watchdog_may_disarm(true, 0, false));
+        assert_false(watchdog_may_disarm(true, 2, false));
+        assert_true(watchdog_may_disarm(false, 2, false));
+        /* never on the fence path */
+        assert_false(watchdog_may_disarm(false, 0, true));
+        assert_false(watchdog_may_disarm(true, 0, true));
+}
+
+static void test_watchdog_seconds_round_down_so_it_never_fires_late(void **state) {
+        (void)state;
+        assert_int_equal(watchdog_seconds_for(5000), 5);
+        assert_int_equal(watchdog_seconds_for(2500), 2);
+        assert_int_equal(watchdog_seconds_for(2999), 2);
+}
+
+static void test_fence_loop_counts_fences_within_the_hour_after_the_last_clear(void **state) {
+        int64_t t[] = { 1000, 5000, 5100, 8000 };
+        (void)state;
+        /* now 8100: 5000, 5100 and 8000 fall within the hour */
+        assert_true(emergency_fence_loop(t, 4, 8100, 0, 2));
+        assert_true(emergency_fence_loop(t, 4, 8100, 0, 3));
+        assert_false(emergency_fence_loop(t, 4, 8100, 0, 4));
+        /* a clear at 5100 forgives everything up to it */
+        assert_false(emergency_fence_loop(t, 4, 8100, 5100, 2));
+        /* an hour after 5100, only 8000 still counts */
+        assert_false(emergency_fence_loop(t, 4, 5100 + 3600 + 10, 0, 2));
+        assert_true(emergency_fence_loop(t, 4, 5100 + 3600 + 10, 0, 1));
+        /* one fence is never a loop at the default of 2 */
+        assert_false(emergency_fence_loop(t, 1, 1001, 0, 2));
+}
+
+static void test_history_parse_skips_malformed_lines(void **state) {
+        int64_t t[8];
+        (void)state;
+        assert_int_equal(emergency_history_parse("100 lost: no quorum\nbogus\n200 poison pill\n-5 x\n300\n", t, 8), 3);
+        assert_int_equal(t[0], 100);
+        assert_int_equal(t[1], 200);
+        assert_int_equal(t[2], 300);
+        assert_int_equal(emergency_history_parse("", t, 8), 0);
+        assert_int_equal(emergency_history_parse("1 a\n2 b\n3 c\n", t, 2), 2);
+}
+
+static void test_every_cause_has_a_name_and_a_next_step(void **state) {
+        (void)state;
+        for (int c = 0; c < _EMERGENCY_CAUSE_MAX; c++) {
+                assert_true(strlen(emergency_cause_name((enum emergency_cause)c)) > 3);
+                assert_true(strlen(emergency_cause_help((enum emergency_cause)c)) > 40);
+        }
+        assert_true(emergency_cause_needs_clear(EMERGENCY_FENCE_LOOP));
+        assert_false(emergency_cause_needs_clear(EMERGENCY_COROSYNC_DOWN));
+}
+
+static struct core_timing timing(void) {
+        struct core_timing t = { .timeout_ms = 2000, .disk_interval_ms = 200, .disk_timeout_ms = 2000,
+                                 .watchdog_timeout_ms = 2000, .settle_ms = 400, .s2_margin_ms = 1000 };
+        return t;
+}
+
+static void test_poison_goes_to_a_departed_host_that_still_writes(void **state) {
+        struct core_timing t = timing();
+        struct core_peer p = { .id = 3, .slot_seen = true, .state = DISK_SLOT_ALIVE, .incarnation = 7,
+                               .advanced_ms = 9900, .member = false, .left_ms = 9000 };
+        struct poison_sent none = { 0 };
+        (void)state;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_SEND_FENCE);
+        /* not the master: nothing */
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, false, 10000), POISON_NONE);
+        /* departure not settled yet */
+        p.left_ms = 9800;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
+        p.left_ms = 9000;
+        /* silent on disk: S2 handles it, no pill needed */
+        p.advanced_ms = 7000;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
+        p.advanced_ms = 9900;
+        /* already fencing */
+        p.state = DISK_SLOT_FENCING;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
+        p.state = DISK_SLOT_ALIVE;
+        /* sent once to this incarnation: not again */
+        struct poison_sent sent = { .seq = 4, .command = DISK_MAILBOX_FENCE, .incarnation = 7 };
+        assert_int_equal(poison_decide(&t, &p, &sent, NULL, true, 10000), POISON_NONE);
+        /* still a member: never */
+        p.member = true;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
+}
+
+static void test_clear_goes_to_a_fenced_host_that_rejoined(void **state) {
+        struct core_timing t = timing();
+        struct core_peer p = { .id = 3, .slot_seen = true, .state = DISK_SLOT_ALIVE, .incarnation = 8,
+                               .advanced_ms = 9900, .member = true };
+        struct disk_mailbox cur = { .host_id = 3, .command = DISK_MAILBOX_FENCE, .seq = 4 };
+        struct poison_sent sent = { .seq = 4, .command = DISK_MAILBOX_FENCE, .incarnation = 7 };
+        (void)state;
+        assert_int_equal(poison_decide(&t, &p, &sent, &cur, true, 10000), POISON_SEND_CLEAR);
+        sent = (struct poison_sent){ .seq = 5, .command = DISK_MAILBOX_CLEAR, .incarnation = 8 };
+        assert_int_equal(poison_decide(&t, &p, &sent, &cur, true, 10000), POISON_NONE);
+}
+
+static void test_inbox_acts_on_new_fences_and_flags_stale_ones(void **state) {
+        struct disk_mailbox mb = { .host_id = 2, .command = DISK_MAILBOX_FENCE, .seq = 5 };
+        (void)state;
+        assert_int_equal(poison_inbox_check(&mb, 4, 4), POISON_INBOX_FENCE_NOW);
+        assert_int_equal(poison_inbox_check(&mb, 5, 4), POISON_INBOX_STALE_FENCE);
+        assert_int_equal(poison_inbox_check(&mb, 5, 5), POISON_INBOX_NOTHING);
+        mb.command = DISK_MAILBOX_CLEAR;
+        assert_int_equal(poison_inbox_check(&mb, 4, 4), POISON_INBOX_NOTHING);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_disarm_only_when_no_protected_vm_or_ha_disabled),
+                cmocka_unit_test(test_watchdog_seconds_round_down_so_it_never_fires_late),
+                cmocka_unit_test(test_fence_loop_counts_fences_within_the_hour_after_the_last_clear),
+                cmocka_unit_test(test_history_parse_skips_malformed_lines),
+                cmocka_unit_test(test_every_cause_has_a_name_and_a_next_step),
+                cmocka_unit_test(test_poison_goes_to_a_departed_host_that_still_writes),
+                cmocka_unit_test(test_clear_goes_to_a_fenced_host_that_rejoined),
+                cmocka_unit_test(test_inbox_acts_on_new_fences_and_flags_stale_ones),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
