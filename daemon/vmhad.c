@@ -38,6 +38,7 @@
 #include <qb/qblog.h>
 #include <qb/qbloop.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,39 @@ static void check_fence_loop(struct vmhad *d) {
                 emergency_set(d, EMERGENCY_FENCE_LOOP, true, why);
         } else {
                 emergency_set(d, EMERGENCY_FENCE_LOOP, false, NULL);
+        }
+}
+
+/* The region's UUID is recorded at the first start; a different one later
+ * means the device now holds another cluster's region (or a re-created
+ * one), which only the administrator may accept. */
+static void check_cluster_uuid(struct vmhad *d) {
+        char path[PATH_MAX + 32], recorded[64] = "", uuid[37];
+        FILE *f;
+
+        disk_uuid_format(d->sb.uuid, uuid);
+        state_path(d, "cluster-uuid", path, sizeof(path));
+        f = fopen(path, "re");
+        if (f) {
+                if (!fgets(recorded, sizeof(recorded), f))
+                        recorded[0] = 0;
+                fclose(f);
+                recorded[strcspn(recorded, "\n")] = 0;
+        }
+        if (!recorded[0]) {
+                f = fopen(path, "we");
+                if (f) {
+                        fprintf(f, "%s\n", uuid);
+                        fclose(f);
+                }
+                return;
+        }
+        if (strcmp(recorded, uuid) != 0) {
+                char why[160];
+                snprintf(why, sizeof(why), "the region is %s, this host joined %s", uuid, recorded);
+                emergency_set(d, EMERGENCY_DISK_OTHER_CLUSTER, true, why);
+        } else {
+                emergency_set(d, EMERGENCY_DISK_OTHER_CLUSTER, false, NULL);
         }
 }
 
@@ -1081,6 +1115,7 @@ static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size) {
         case IPC_OP_EMERGENCY_CLEAR: {
                 json_object *o = json_object_new_object();
                 check_fence_loop(d);
+                check_cluster_uuid(d);
                 json_object_object_add(o, "ok", json_object_new_boolean(1));
                 json_object_object_add(o, "emergency", json_object_new_boolean(in_emergency(d)));
                 reply_json(c, h->id, o);
@@ -1298,6 +1333,7 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return 1;
         d->sb = reg->sb;
+        check_cluster_uuid(d);
         if (core_timing_init(&d->timing, d->sb.timeout_ms) < 0) {
                 qb_log(LOG_CRIT, "the heartbeat region's timeout %u ms is out of range", d->sb.timeout_ms);
                 return 1;

@@ -26,6 +26,9 @@ static const char usage_text[] =
         "  vm list [--json] | vm remove NAME\n"
         "  host maintenance HOST on|off\n"
         "  host fence HOST [--yes]\n"
+        "  emergency [--clear] [--json]\n"
+        "                        is this host in emergency mode, and why (works without vmhad);\n"
+        "                        also 'haadm host-is-in-emergency-mode'\n"
         "                        poison pill: tell HOST through its mailbox to fence itself\n"
         "\n"
         "DEVICE is a path, or LABEL=..., UUID=... or PARTUUID=... (resolved with libblkid).\n"
@@ -67,6 +70,8 @@ int main(int argc, char **argv) {
                 return haadm_vm_main(argc - 1, argv + 1);
         if (strcmp(argv[1], "host") == 0)
                 return haadm_host_main(argc - 1, argv + 1);
+        if (strcmp(argv[1], "emergency") == 0 || strcmp(argv[1], "host-is-in-emergency-mode") == 0)
+                return haadm_emergency_main(argc - 1, argv + 1);
         haadm_usage_error("unknown command '%s' (see 'haadm --help')", argv[1]);
         return HAADM_EXIT_USAGE;
 }

@@ -26,3 +26,5 @@ int haadm_enable_main(int argc, char **argv, bool enable);
 int haadm_pool_main(int argc, char **argv);
 int haadm_vm_main(int argc, char **argv);
 int haadm_host_main(int argc, char **argv);
+/* Answers without vmhad (haadm_emergency.c). */
+int haadm_emergency_main(int argc, char **argv);
