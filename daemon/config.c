@@ -145,6 +145,14 @@ static int parse_max_fences(struct vmha_config *c, const char *v, char *msg, siz
         return r;
 }
 
+static int parse_vm_memory(struct vmha_config *c, const char *v, char *msg, size_t len) {
+        unsigned long n;
+        int r = parse_uint_range(v, 1, 16ul * 1024 * 1024 * 1024, &n, msg, len);
+        if (r == 0)
+                c->vm_memory_mib = n;
+        return r;
+}
+
 static int parse_migration_port(struct vmha_config *c, const char *v, char *msg, size_t len) {
         unsigned long n;
         int r = parse_uint_range(v, 1, 65535, &n, msg, len);
@@ -165,6 +173,7 @@ static const struct {
         { "daemon", "driver", parse_driver },
         { "daemon", "ipc_group", parse_group },
         { "daemon", "state_dir", parse_state_dir },
+        { "daemon", "vm_memory_mib", parse_vm_memory },
         { "fence", "watchdog_device", parse_watchdog },
         { "fence", "action", parse_fence_action },
         { "fence", "max_fences_per_hour", parse_max_fences },

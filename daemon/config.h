@@ -37,6 +37,7 @@ struct vmha_config {
         enum vmha_fence_action fence_action;
         uint32_t max_fences_per_hour;           /* damping; default 2 */
         uint16_t migration_port;                /* default 8477 */
+        uint64_t vm_memory_mib;                 /* memory this host offers VMs; 0: unknown */
 };
 
 #define VMHA_CONFIG_ERROR_MAX 512

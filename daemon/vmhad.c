@@ -19,6 +19,7 @@
 #include "daemon/hastate.h"
 #include "daemon/ipc_proto.h"
 #include "daemon/poison.h"
+#include "daemon/poolplan.h"
 #include "daemon/s2.h"
 #include "daemon/survival.h"
 #include "daemon/tiebreak.h"
@@ -108,6 +109,7 @@ struct vmhad {
         uint64_t mailbox_seq_at_start;
         uint64_t acked_seq;
         struct poison_sent sent[CORE_MAX_HOST_ID + 1];
+        uint64_t memory_mib[CORE_MAX_HOST_ID + 1];      /* what each host announced; 0: unknown */
         uint64_t started_ms;
         bool sd_watchdog;
 };
@@ -418,7 +420,8 @@ static int send_wire(struct vmhad *d, enum wire_type type, const uint8_t *payloa
 }
 
 static void send_ack(struct vmhad *d) {
-        struct wire_ack a = { .ring_id = d->in.ring_id, .disk_ok = survival_own_disk_ok(&d->in, vmha_now_ms()) };
+        struct wire_ack a = { .ring_id = d->in.ring_id, .disk_ok = survival_own_disk_ok(&d->in, vmha_now_ms()),
+                              .memory_mib = d->cfg.vm_memory_mib };
         uint8_t buf[WIRE_ACK_SIZE];
 
         memcpy(a.view, d->in.members.bits, DISK_VIEW_BYTES);
@@ -533,6 +536,8 @@ static void cl_deliver(void *ud, uint32_t from, const void *msg, size_t len) {
                         return;
                 }
                 peer = survival_peer_find(d->peers, d->n_peers, from);
+                if (peer)
+                        d->memory_mib[from] = a.memory_mib;
                 if (peer && from != d->self && disk_view_test(a.view, d->self))
                         survival_peer_observe_ack(peer, vmha_now_ms());
                 break;
@@ -813,6 +818,121 @@ static json_object *vm_json(struct vmhad *d, const struct hastate_vm *vm) {
         return o;
 }
 
+/* ---- the planner's view ---- */
+
+static bool peer_alive(const struct vmhad *d, const struct core_peer *p) {
+        if (p->id == d->self)
+                return !d->fencing;
+        return p->member && !(p->slot_seen && p->state == DISK_SLOT_FENCING);
+}
+
+/* Builds the plan pool of this moment; -ENODATA names a host whose memory
+ * is unknown in *unknown. Host i of the pool is d->peers[i]. */
+static int build_plan(struct vmhad *d, const struct hastate *s, struct plan_pool **pool, const char **unknown) {
+        struct poolplan_host hosts[CORE_MAX_HOST_ID];
+        static char names[CORE_MAX_HOST_ID][16];
+
+        for (size_t i = 0; i < d->n_peers; i++) {
+                const struct core_peer *p = &d->peers[i];
+                uint64_t mem = p->id == d->self ? d->cfg.vm_memory_mib : d->memory_mib[p->id];
+                hosts[i] = (struct poolplan_host){ .id = p->id, .name = host_name(d, p->id, names[i]),
+                                                   .alive = peer_alive(d, p), .memory_known = mem > 0,
+                                                   .memory_mib = mem };
+        }
+        return poolplan_build(s, hosts, d->n_peers, pool, unknown);
+}
+
+/* "{h2,h5}" from host indexes of the plan pool. */
+static void format_hosts(struct vmhad *d, const size_t *idx, size_t n, char *buf, size_t len) {
+        size_t used = (size_t)snprintf(buf, len, "{");
+        char name[16];
+        for (size_t i = 0; i < n && used < len; i++)
+                used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+                                         host_name(d, d->peers[idx[i]].id, name));
+        if (used < len)
+                snprintf(buf + used, len - used, "}");
+}
+
+/* Admission control: would this change leave the pool unable to restart
+ * its protected VMs after the failures it must tolerate? Returns 0 to go
+ * on, -EPERM with the planner's reason in err. */
+static int admission_check(struct vmhad *d, const struct hastate_msg *m, char *err, size_t len) {
+        struct plan_options opts;
+        struct plan_pool *before = NULL, *after = NULL;
+        struct plan_ntol *nb = NULL, *na = NULL;
+        struct hastate *next = NULL;
+        struct hastate_error herr;
+        const char *unknown = NULL;
+        uint8_t *buf = NULL;
+        size_t blen;
+        int r;
+
+        if (m->type != HASTATE_MSG_POOL_SETTINGS && m->type != HASTATE_MSG_VM_PROTECT &&
+            !(m->type == HASTATE_MSG_HOST_MAINTENANCE && m->u.maintenance.on))
+                return 0;
+        /* The state as it would be: a copy with the change applied. */
+        r = hastate_snapshot_encode(d->state, &buf, &blen);
+        if (r == 0)
+                r = hastate_snapshot_decode(buf, blen, &next, &herr);
+        free(buf);
+        if (r == 0 && hastate_apply(next, m, &herr) < 0) {
+                snprintf(err, len, "%s", herr.msg);
+                hastate_free(next);
+                return -EINVAL;
+        }
+        if (r == 0)
+                r = build_plan(d, d->state, &before, &unknown);
+        if (r == 0)
+                r = build_plan(d, next, &after, &unknown);
+        if (r == -ENODATA) {
+                qb_log(LOG_NOTICE, "admission control skipped: the memory of %s is not known "
+                                   "(set vm_memory_mib in its vmha.conf)", unknown);
+                r = 0;
+                goto out;
+        }
+        if (r < 0)
+                goto out;
+        plan_options_init(&opts);
+        if (m->type == HASTATE_MSG_HOST_MAINTENANCE) {
+                struct plan_change ch = { .kind = PLAN_CHANGE_HOST_MAINTENANCE };
+                struct plan_admission *adm = NULL;
+                for (size_t i = 0; i < d->n_peers; i++)
+                        if (d->peers[i].id == m->u.maintenance.host_id)
+                                ch.host = i;
+                r = plan_check_change(before, &ch, &adm);
+                if (r == 0 && !adm->allowed) {
+                        snprintf(err, len, "%s", adm->reason);
+                        r = -EPERM;
+                }
+                plan_admission_free(adm);
+                goto out;
+        }
+        r = plan_failures_tolerated(before, &opts, &nb);
+        if (r == 0)
+                r = plan_failures_tolerated(after, &opts, &na);
+        if (r < 0)
+                goto out;
+        if (!next->pool.allow_overcommit && na->failures_tolerated < next->pool.ftt_target &&
+            (na->failures_tolerated < nb->failures_tolerated || next->pool.ftt_target > d->state->pool.ftt_target)) {
+                char set[256] = "";
+                format_hosts(d, na->uncovered, na->n_uncovered, set, sizeof(set));
+                snprintf(err, len,
+                         "refused: the pool would tolerate %s%u host failure(s) (now %u), below the target of %u%s%s%s; "
+                         "give it more room, or allow overcommit with 'haadm pool set --allow-overcommit yes'",
+                         na->exact ? "" : "at least ", na->failures_tolerated, nb->failures_tolerated,
+                         next->pool.ftt_target, na->n_uncovered ? ": if " : "", na->n_uncovered ? set : "",
+                         na->n_uncovered ? " failed, their protected VMs would not all find room" : "");
+                r = -EPERM;
+        }
+out:
+        plan_ntol_free(nb);
+        plan_ntol_free(na);
+        plan_pool_free(before);
+        plan_pool_free(after);
+        hastate_free(next);
+        return r;
+}
+
 static json_object *status_json(struct vmhad *d) {
         json_object *o = json_object_new_object(), *hosts = json_object_new_array(), *pool, *vms, *self;
         uint64_t now = vmha_now_ms();
@@ -845,6 +965,27 @@ static json_object *status_json(struct vmhad *d) {
         json_object_object_add(pool, "config_generation", json_object_new_int64((int64_t)d->state->generation));
         json_object_object_add(pool, "timeout_s", json_object_new_double(d->timing.timeout_ms / 1000.0));
         json_object_object_add(pool, "quorate", json_object_new_boolean(d->in.quorate));
+        {
+                struct plan_pool *pp = NULL;
+                struct plan_ntol *nt = NULL;
+                struct plan_options opts;
+                const char *unknown = NULL;
+                char note[160];
+                plan_options_init(&opts);
+                if (build_plan(d, d->state, &pp, &unknown) == 0 && plan_failures_tolerated(pp, &opts, &nt) == 0) {
+                        json_object_object_add(pool, "failures_tolerated", json_object_new_int((int32_t)nt->failures_tolerated));
+                        json_object_object_add(pool, "ntol_exact", json_object_new_boolean(nt->exact));
+                        json_object_object_add(pool, "overcommitted",
+                                               json_object_new_boolean(nt->failures_tolerated < d->state->pool.ftt_target));
+                } else {
+                        snprintf(note, sizeof(note), "unknown: the memory of %s is not known", unknown ? unknown : "a host");
+                        json_object_object_add(pool, "failures_tolerated", NULL);
+                        json_object_object_add(pool, "ntol_note", json_object_new_string(note));
+                        json_object_object_add(pool, "overcommitted", NULL);
+                }
+                plan_ntol_free(nt);
+                plan_pool_free(pp);
+        }
         json_object_object_add(o, "pool", pool);
 
         self = json_object_new_object();
@@ -985,7 +1126,7 @@ static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, 
                             d->have_verdict ? d->verdict.reason : "no verdict yet");
                 return;
         }
-        if (change_message(d, req, &m, err, sizeof(err)) < 0) {
+        if (change_message(d, req, &m, err, sizeof(err)) < 0 || admission_check(d, &m, err, sizeof(err)) < 0) {
                 reply_error(c, id, "%s", err);
                 return;
         }

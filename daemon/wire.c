@@ -58,6 +58,7 @@ void wire_ack_encode(const struct wire_ack *a, uint8_t *buf) {
         put64(buf, a->ring_id);
         memcpy(buf + 8, a->view, DISK_VIEW_BYTES);
         buf[8 + DISK_VIEW_BYTES] = a->disk_ok ? 1 : 0;
+        put64(buf + 9 + DISK_VIEW_BYTES, a->memory_mib);
 }
 
 int wire_ack_decode(const uint8_t *buf, size_t len, struct wire_ack *a) {
@@ -66,5 +67,6 @@ int wire_ack_decode(const uint8_t *buf, size_t len, struct wire_ack *a) {
         a->ring_id = get64(buf);
         memcpy(a->view, buf + 8, DISK_VIEW_BYTES);
         a->disk_ok = buf[8 + DISK_VIEW_BYTES];
+        a->memory_mib = get64(buf + 9 + DISK_VIEW_BYTES);
         return 0;
 }

@@ -38,8 +38,9 @@ struct wire_ack {
         uint64_t ring_id;
         uint8_t view[DISK_VIEW_BYTES];
         bool disk_ok;
+        uint64_t memory_mib;    /* memory the sender offers VMs; 0: unknown */
 };
-#define WIRE_ACK_SIZE (8u + DISK_VIEW_BYTES + 1u)
+#define WIRE_ACK_SIZE (8u + DISK_VIEW_BYTES + 1u + 8u)
 
 /* Writes the header into buf (WIRE_HEADER_SIZE bytes). */
 void wire_header_encode(const struct wire_header *h, uint8_t *buf);

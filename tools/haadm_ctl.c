@@ -164,10 +164,13 @@ int haadm_status_main(int argc, char **argv) {
         json_object_object_get_ex(r, "self", &self);
         json_object_object_get_ex(r, "hosts", &hosts);
         json_object_object_get_ex(r, "vms", &vms);
-        printf("pool %s: HA %s, failures to tolerate %s, overcommit %s, config generation %s, %s\n",
-               jstr(pool, "cluster"), jbool(pool, "ha_enabled") ? "enabled" : "disabled",
+        printf("pool %s: HA %s, %s, config generation %s\n", jstr(pool, "cluster"),
+               jbool(pool, "ha_enabled") ? "enabled" : "disabled", jbool(pool, "quorate") ? "quorate" : "NOT QUORATE",
+               jstr(pool, "config_generation"));
+        printf("failures tolerated: %s%s (target %s, overcommit %s)%s\n", jstr(pool, "failures_tolerated"),
+               jbool(pool, "ntol_exact") || strcmp(jstr(pool, "failures_tolerated"), "-") == 0 ? "" : " or more",
                jstr(pool, "failures_to_tolerate"), jbool(pool, "allow_overcommit") ? "allowed" : "refused",
-               jstr(pool, "config_generation"), jbool(pool, "quorate") ? "quorate" : "NOT QUORATE");
+               jbool(pool, "overcommitted") ? "  OVERCOMMITTED" : "");
         printf("this host: %s: %s\n", jstr(self, "verdict"), jstr(self, "reason"));
         printf("\n  %3s  %-16s %-9s %-6s %-7s %-12s %s\n", "id", "host", "state", "master", "network", "disk", "maintenance");
         for (size_t i = 0; hosts && i < json_object_array_length(hosts); i++) {

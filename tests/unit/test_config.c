@@ -48,6 +48,7 @@ static void test_every_key_is_read(void **state) {
                 "driver = sim\n"
                 "ipc_group = wheel\n"
                 "state_dir = /srv/vmha\n"
+                "vm_memory_mib = 262144\n"
                 "[fence]\n"
                 "watchdog_device = /dev/watchdog1\n"
                 "action = off\n"
@@ -64,6 +65,7 @@ static void test_every_key_is_read(void **state) {
         assert_int_equal(c.driver, VMHA_DRIVER_SIM);
         assert_string_equal(c.ipc_group, "wheel");
         assert_string_equal(c.state_dir, "/srv/vmha");
+        assert_int_equal(c.vm_memory_mib, 262144);
         assert_string_equal(c.watchdog_device, "/dev/watchdog1");
         assert_int_equal(c.fence_action, VMHA_FENCE_OFF);
         assert_int_equal(c.max_fences_per_hour, 3);
