@@ -24,6 +24,9 @@ struct cluster {
         uint64_t ring_id;
         struct cluster_node *nodes;
         size_t n_nodes;
+        uint32_t members[256];          /* the last group membership reported */
+        size_t n_members;
+        bool have_members;
 };
 
 static void lost(struct cluster *c) {
@@ -74,6 +77,9 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group, const struc
         for (size_t i = 0; i < n_joined && kj < 256; i++)
                 jids[kj++] = joined[i].nodeid;
         qsort(ids, k, sizeof(ids[0]), cmp_u32);
+        memcpy(c->members, ids, k * sizeof(ids[0]));
+        c->n_members = k;
+        c->have_members = true;
         c->ev.membership(c->ud, ids, k, c->ring_id, jids, kj);
 }
 
@@ -83,7 +89,14 @@ static void on_totem_confchg(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n
         (void)members;
         if (cpg_context_get(h, (void **)&c) != CS_OK || !c)
                 return;
+        qb_log(LOG_DEBUG, "totem ring %llu (%u members)", (unsigned long long)ring.seq, n);
+        if (ring.seq == c->ring_id)
+                return;
         c->ring_id = ring.seq;
+        /* The ring's number comes after the group's confchg: report the
+         * same membership again under its ring. */
+        if (c->have_members)
+                c->ev.membership(c->ud, c->members, c->n_members, c->ring_id, NULL, 0);
 }
 
 static void on_quorum(votequorum_handle_t h, uint64_t context, uint32_t quorate, uint32_t n,

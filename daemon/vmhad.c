@@ -69,6 +69,7 @@ struct vmhad {
 
         struct cluster *cl;
         bool cl_up;
+        bool vq_quorate;                /* what votequorum last said */
         uint32_t self;
 
         struct disk_thread *disk;
@@ -561,7 +562,15 @@ static void cl_membership(void *ud, const uint32_t *members, size_t n, uint64_t 
         for (size_t i = 0; i < n; i++)
                 if (members[i] >= 1 && members[i] <= d->sb.slot_count)
                         core_view_add(&v, members[i]);
-        survival_observe_membership(&d->in, &v, ring_id, d->in.quorate, vmha_now_ms());
+        /* CPG and votequorum report a change separately, a few ms apart.
+         * Until votequorum speaks for the new membership, a quorum that
+         * belonged to a bigger one is not evidence: count it as lost. */
+        bool shrank = false;
+        for (unsigned id = 1; id <= d->sb.slot_count; id++)
+                shrank |= core_view_has(&d->in.members, id) && !core_view_has(&v, id);
+        if (shrank && d->in.quorate)
+                qb_log(LOG_DEBUG, "membership shrank: quorum unknown until votequorum confirms it");
+        survival_observe_membership(&d->in, &v, ring_id, shrank ? false : d->in.quorate, vmha_now_ms());
         d->got_membership = true;
         qb_log(LOG_NOTICE, "membership %s (ring %llu)", core_view_format(&v, buf, sizeof(buf)),
                (unsigned long long)ring_id);
@@ -574,21 +583,49 @@ static void cl_membership(void *ud, const uint32_t *members, size_t n, uint64_t 
 
 static void cl_quorum(void *ud, bool quorate) {
         struct vmhad *d = ud;
-        if (quorate != d->in.quorate)
+        qb_log(LOG_DEBUG, "votequorum: %s", quorate ? "quorate" : "not quorate");
+        if (quorate != d->vq_quorate)
                 qb_log(LOG_NOTICE, "quorum %s", quorate ? "gained" : "lost");
+        d->vq_quorate = quorate;
         survival_observe_membership(&d->in, &d->in.members, d->in.ring_id, quorate, vmha_now_ms());
         decide(d);
 }
+
+static void reconnect(void *data);
 
 static void cl_lost(void *ud) {
         struct vmhad *d = ud;
         struct core_view alone = { 0 };
 
         d->cl_up = false;
+        emergency_set(d, EMERGENCY_COROSYNC_DOWN, true, "the connection to corosync was lost");
+        qb_loop_timer_add(d->loop, QB_LOOP_LOW, 1000000000ULL, d, reconnect, NULL);
         core_view_add(&alone, d->self);
         qb_log(LOG_CRIT, "corosync is gone: this host now counts itself alone and without quorum");
         survival_observe_membership(&d->in, &alone, d->in.ring_id, false, vmha_now_ms());
         decide(d);
+}
+
+/* Corosync went away: try again every second. The old handle is freed
+ * here, outside its own callbacks. */
+static void reconnect(void *data) {
+        struct vmhad *d = data;
+        struct cluster_events ev = { .membership = cl_membership, .quorum = cl_quorum,
+                                     .deliver = cl_deliver, .lost = cl_lost };
+        char err[256];
+
+        cluster_free(d->cl);
+        d->cl = NULL;
+        if (cluster_new(d->loop, &ev, d, &d->cl, err, sizeof(err)) < 0 || cluster_local_id(d->cl) != d->self) {
+                if (d->cl && cluster_local_id(d->cl) != d->self)
+                        qb_log(LOG_CRIT, "corosync came back with node id %u, not %u: not rejoining",
+                               cluster_local_id(d->cl), d->self);
+                qb_loop_timer_add(d->loop, QB_LOOP_LOW, 1000000000ULL, d, reconnect, NULL);
+                return;
+        }
+        d->cl_up = true;
+        emergency_set(d, EMERGENCY_COROSYNC_DOWN, false, NULL);
+        qb_log(LOG_NOTICE, "reconnected to corosync");
 }
 
 /* ---- disk rounds and the tick ---- */
@@ -1329,33 +1366,40 @@ static int start_ipc(struct vmhad *d) {
 
 /* ---- start-up ---- */
 
+/* Opens the heartbeat region; a failure is an emergency cause, and the
+ * caller tries again. */
 static int open_region(struct vmhad *d, struct disk_region **reg) {
-        char *path = NULL;
+        char *path = NULL, why[512];
         struct disk_io *io;
         struct disk_error err;
         int r;
 
         r = disk_device_resolve(d->cfg.heartbeat_device, &path);
         if (r < 0) {
-                qb_log(LOG_CRIT, "heartbeat device %s: %s", d->cfg.heartbeat_device,
-                       r == -ENOENT ? "no such device" : "not a valid device name");
+                snprintf(why, sizeof(why), "%.256s: %s", d->cfg.heartbeat_device,
+                         r == -ENOENT ? "no such device" : "not a valid device name");
+                emergency_set(d, EMERGENCY_DISK_MISSING, true, why);
                 return r;
         }
         r = disk_io_open(path, DISK_IO_READ_WRITE, &io);
         if (r < 0) {
-                qb_log(LOG_CRIT, "heartbeat device %s (%s): cannot open: %s", d->cfg.heartbeat_device, path,
-                       strerror(-r));
+                snprintf(why, sizeof(why), "%.200s (%.200s): cannot open: %s", d->cfg.heartbeat_device, path, strerror(-r));
+                emergency_set(d, EMERGENCY_DISK_MISSING, true, why);
                 free(path);
                 return r;
         }
+        emergency_set(d, EMERGENCY_DISK_MISSING, false, NULL);
         r = disk_region_attach(io, 2000, reg, &err);
         if (r < 0) {
-                qb_log(LOG_CRIT, "heartbeat device %s (%s): %s (create it with 'haadm disk init')",
-                       d->cfg.heartbeat_device, path, err.msg);
+                bool corrupt = r == -EBADMSG || r == -EPROTO;
+                snprintf(why, sizeof(why), "%.150s (%.150s): %s", d->cfg.heartbeat_device, path, err.msg);
+                emergency_set(d, corrupt ? EMERGENCY_DISK_CORRUPT : EMERGENCY_DISK_UNREADABLE, true, why);
                 disk_io_free(io);
                 free(path);
                 return r;
         }
+        emergency_set(d, EMERGENCY_DISK_CORRUPT, false, NULL);
+        emergency_set(d, EMERGENCY_DISK_UNREADABLE, false, NULL);
         free(path);
         return 0;
 }
@@ -1470,9 +1514,13 @@ int main(int argc, char **argv) {
                 qb_log(LOG_WARNING, "mlockall failed (%s): heartbeats may stall under memory pressure",
                        strerror(errno));
 
-        r = open_region(d, &reg);
-        if (r < 0)
-                return 1;
+        /* systemd hears READY at once: a host waiting for its disk or for
+         * Corosync is running, in emergency mode, not failing to start. */
+        sd_notify(0, "READY=1");
+        while ((r = open_region(d, &reg)) < 0) {
+                sd_notify(0, "STATUS=emergency mode: waiting for the heartbeat device");
+                sleep(2);
+        }
         d->sb = reg->sb;
         check_cluster_uuid(d);
         if (core_timing_init(&d->timing, d->sb.timeout_ms) < 0) {
@@ -1488,11 +1536,12 @@ int main(int argc, char **argv) {
         reg->timeout_ms = d->timing.disk_interval_ms;
 
         d->loop = qb_loop_create();
-        r = cluster_new(d->loop, &ev, d, &d->cl, err, sizeof(err));
-        if (r < 0) {
-                qb_log(LOG_CRIT, "%s", err);
-                return 1;
+        while ((r = cluster_new(d->loop, &ev, d, &d->cl, err, sizeof(err))) < 0) {
+                emergency_set(d, EMERGENCY_COROSYNC_DOWN, true, err);
+                sd_notify(0, "STATUS=emergency mode: waiting for corosync");
+                sleep(1);
         }
+        emergency_set(d, EMERGENCY_COROSYNC_DOWN, false, NULL);
         d->cl_up = true;
         d->self = cluster_local_id(d->cl);
         if (d->self < 1 || d->self > d->sb.slot_count) {
@@ -1558,7 +1607,7 @@ int main(int argc, char **argv) {
         }
         qb_log(LOG_NOTICE, "vmhad started: host %u of cluster %s, timeout %.1f s, watchdog %u s",
                d->self, d->sb.cluster_name, d->timing.timeout_ms / 1000.0, d->wd_seconds);
-        sd_notify(0, "READY=1");
+        sd_notify(0, "STATUS=running");
         qb_loop_run(d->loop);
 
         sd_notify(0, "STOPPING=1");

@@ -61,6 +61,10 @@ static int fault_apply(void) {
                         return 0;
                 if (f == FAULT_ERROR)
                         return -EIO;
+                /* Honour an interrupt if libfuse delivers one; the lab
+                 * also aborts a powered-off host's connection itself. */
+                if (fuse_interrupted())
+                        return -EINTR;
                 struct timespec ts = { 0, 20 * 1000 * 1000 };
                 nanosleep(&ts, NULL);
         }
