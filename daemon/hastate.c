@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "daemon/hastate.h"
 
@@ -273,16 +274,9 @@ static void get_bytes(struct rbuf *r, void *dst, size_t n) {
         r->off += n;
 }
 
-/* CRC-32 (IEEE, as zlib's crc32()), bitwise: the snapshot is small and rare. */
+/* zlib's CRC-32, the same checksum as the disk format's. */
 static uint32_t crc32_ieee(const uint8_t *p, size_t n) {
-        uint32_t c = 0xffffffffu;
-
-        for (size_t i = 0; i < n; i++) {
-                c ^= p[i];
-                for (int k = 0; k < 8; k++)
-                        c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-        }
-        return c ^ 0xffffffffu;
+        return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
 }
 
 static void put_vm(struct wbuf *w, const struct hastate_vm *vm) {

@@ -138,28 +138,44 @@ static int parse_json_flag(int argc, char **argv, const char *cmd, bool *json) {
         return 0;
 }
 
-int haadm_status_main(int argc, char **argv) {
-        struct ipc_request req = { .op = IPC_OP_STATUS };
-        json_object *r, *hosts, *pool, *self, *vms;
+/* A read-only command: parses [--json], asks vmhad, and prints the JSON
+ * reply itself when --json was given. Returns the reply to print as text
+ * (caller frees), or NULL with the exit status in *status. */
+static json_object *query(int argc, char **argv, const char *cmd, enum ipc_op op, int *status) {
+        struct ipc_request req = { .op = op };
+        json_object *r;
         bool json = false;
-        int status = HAADM_EXIT_OK;
-        int e = parse_json_flag(argc, argv, "status", &json);
+        int e = parse_json_flag(argc, argv, cmd, &json);
 
-        if (e)
-                return e < 0 ? HAADM_EXIT_OK : e;
-        r = call(&req, &status);
+        *status = HAADM_EXIT_OK;
+        if (e) {
+                *status = e < 0 ? HAADM_EXIT_OK : e;
+                return NULL;
+        }
+        r = call(&req, status);
         if (!r)
-                return status;
+                return NULL;
         if (!reply_ok(r)) {
                 fprintf(stderr, "haadm: %s\n", reply_error(r));
                 json_object_put(r);
-                return HAADM_EXIT_FAIL;
+                *status = HAADM_EXIT_FAIL;
+                return NULL;
         }
         if (json) {
                 puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                 json_object_put(r);
-                return HAADM_EXIT_OK;
+                return NULL;
         }
+        return r;
+}
+
+int haadm_status_main(int argc, char **argv) {
+        json_object *r, *hosts, *pool, *self, *vms;
+        int status;
+
+        r = query(argc, argv, "status", IPC_OP_STATUS, &status);
+        if (!r)
+                return status;
         json_object_object_get_ex(r, "pool", &pool);
         json_object_object_get_ex(r, "self", &self);
         json_object_object_get_ex(r, "hosts", &hosts);
@@ -337,22 +353,12 @@ static int vm_set(int argc, char **argv) {
 }
 
 static int vm_list(int argc, char **argv) {
-        struct ipc_request req = { .op = IPC_OP_VM_LIST };
         json_object *r, *vms;
-        bool json = false;
-        int status = HAADM_EXIT_OK;
-        int e = parse_json_flag(argc, argv, "vm list", &json);
+        int status;
 
-        if (e)
-                return e < 0 ? HAADM_EXIT_OK : e;
-        r = call(&req, &status);
+        r = query(argc, argv, "vm list", IPC_OP_VM_LIST, &status);
         if (!r)
                 return status;
-        if (json) {
-                puts(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-                json_object_put(r);
-                return HAADM_EXIT_OK;
-        }
         json_object_object_get_ex(r, "vms", &vms);
         printf("%-24s %-12s %6s %6s %9s %-10s %s\n", "vm", "priority", "order", "delay", "memory", "owner", "config");
         for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {

@@ -26,20 +26,11 @@
 #include <time.h>
 
 #include "planner/planner.h"
+#include "tests/lib/rng.h"
 
 #define SEEDS 8
 #define XAPI_EXHAUSTIVE_LIMIT 3500
 
-struct rng {
-        uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r) {
-        r->s ^= r->s >> 12;
-        r->s ^= r->s << 25;
-        r->s ^= r->s >> 27;
-        return r->s * 0x2545f4914f6cdd1dull;
-}
 
 static double rng_unit(struct rng *r) {
         return (double)(rng_next(r) >> 11) / 9007199254740992.0;

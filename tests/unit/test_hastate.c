@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "daemon/hastate.h"
 
@@ -177,14 +178,7 @@ static void test_snapshot_decode_rejects_every_truncation_and_bit_flip(void **st
 
 /* Recomputes the trailing CRC so that semantic checks are reached. */
 static uint32_t crc32_ref(const uint8_t *p, size_t n) {
-        uint32_t c = 0xffffffffu;
-
-        for (size_t i = 0; i < n; i++) {
-                c ^= p[i];
-                for (int k = 0; k < 8; k++)
-                        c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-        }
-        return c ^ 0xffffffffu;
+        return (uint32_t)crc32(0L, p, (uInt)n);
 }
 static void reseal(uint8_t *buf, size_t len) {
         uint32_t c = crc32_ref(buf, len - 4);

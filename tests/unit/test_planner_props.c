@@ -29,20 +29,11 @@
 
 #include "planner/pack.h"
 #include "planner/planner.h"
+#include "tests/lib/rng.h"
 
 #define MAX_HOSTS 7
 #define MAX_VMS 16
 
-struct rng {
-        uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r) {
-        r->s ^= r->s >> 12;
-        r->s ^= r->s << 25;
-        r->s ^= r->s >> 27;
-        return r->s * 0x2545f4914f6cdd1dull;
-}
 
 static unsigned rng_below(struct rng *r, unsigned n) {
         return (unsigned)(rng_next(r) % n);
