@@ -421,6 +421,8 @@ static int send_wire(struct vmhad *d, enum wire_type type, const uint8_t *payloa
 }
 
 static void send_ack(struct vmhad *d) {
+        if (d->fencing)
+                return;         /* a host on its way down vouches for no one */
         struct wire_ack a = { .ring_id = d->in.ring_id, .disk_ok = survival_own_disk_ok(&d->in, vmha_now_ms()),
                               .memory_mib = d->cfg.vm_memory_mib };
         uint8_t buf[WIRE_ACK_SIZE];
