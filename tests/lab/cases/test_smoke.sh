@@ -41,4 +41,13 @@ for o in h1 h2; do
 done
 tap_ok "h1 is still the master" test "$(master_of h2)" = h1
 
+# A change made while h3 is away reaches it by state transfer when it joins.
+tap_ok "a VM protected while h3 is down is accepted" hs h1 vm set db-1 --priority best-effort --memory 1024 --config /etc/xen/db-1.cfg
+halab net h3 up >/dev/null
+halab boot h3 >/dev/null
+tap_ok "h3 boots and rejoins: ALIVE in h1's view" wait_state h1 h3 ALIVE 20
+tap_ok "h3 learned both VMs from its peers" \
+    wait_until 5 "hs h3 vm list --json | python3 -c 'import json,sys; n=sorted(v[\"name\"] for v in json.load(sys.stdin)[\"vms\"]); sys.exit(0 if n==[\"db-1\",\"web-1\"] else 1)'"
+tap_ok "h3 reports its own fence after the reboot" log_has h3 "this host fenced itself at .*: lost: no quorum"
+
 tap_done
