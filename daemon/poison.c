@@ -4,11 +4,16 @@
 enum poison_action poison_decide(const struct core_timing *t, const struct core_peer *p,
                                  const struct poison_sent *sent, const struct disk_mailbox *current,
                                  bool self_member_master, uint64_t now_ms) {
-        bool disk_alive;
+        bool still_writing;
 
         if (!self_member_master || !p->slot_seen)
                 return POISON_NONE;
-        disk_alive = now_ms >= p->advanced_ms && now_ms - p->advanced_ms < t->disk_timeout_ms;
+        /* Still writing means: its slot advanced after it had left and its
+         * departure had settled, and recently. A crashed host stops at
+         * once, and one that fences itself says FENCING: neither needs a
+         * pill. */
+        still_writing = p->advanced_ms >= p->left_ms + t->settle_ms && now_ms >= p->advanced_ms &&
+                        now_ms - p->advanced_ms <= 3ull * t->disk_interval_ms;
 
         /* Back in the membership with a new incarnation after a pill:
          * clear the mailbox so the host is not held in emergency mode. */
@@ -19,9 +24,10 @@ enum poison_action poison_decide(const struct core_timing *t, const struct core_
                         return POISON_SEND_CLEAR;
                 return POISON_NONE;
         }
-        /* Outside the surviving membership, settled out, still writing. */
-        if (!disk_alive || p->state == DISK_SLOT_FENCING || p->state == DISK_SLOT_LEFT ||
-            p->state == DISK_SLOT_EMPTY)
+        /* Outside the surviving membership, settled out, still writing, and
+         * running as a member of some partition: a joining host runs no VM
+         * and is never told to fence. */
+        if (!still_writing || p->state != DISK_SLOT_ALIVE)
                 return POISON_NONE;
         if (now_ms < p->left_ms || now_ms - p->left_ms < t->settle_ms)
                 return POISON_NONE;

@@ -2,9 +2,11 @@
  * survival rule to fence itself, through its mailbox.
  *
  * Pure decisions on both ends. The sender (the master of the surviving
- * partition) picks hosts that left its membership, have settled out of it,
- * and whose slots still advance: only one partition survives, so such a
- * host is on a losing side that has not stopped yet. The receiver acts on
+ * partition) picks ALIVE hosts that left its membership and whose slots
+ * kept advancing after their departure settled: only one partition
+ * survives, so such a host is on a losing side that has not stopped yet.
+ * Crashed hosts (silent), fencing ones (FENCING) and joining ones (which
+ * run no VM) get none. The receiver acts on
  * a FENCE newer than anything it saw when it started; an older one that it
  * never acknowledged is a cause of emergency mode, not a reason to fence a
  * freshly booted host again. Clears are sent once a fenced host is back in

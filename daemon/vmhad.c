@@ -111,6 +111,7 @@ struct vmhad {
         uint64_t acked_seq;
         struct poison_sent sent[CORE_MAX_HOST_ID + 1];
         uint64_t memory_mib[CORE_MAX_HOST_ID + 1];      /* what each host announced; 0: unknown */
+        uint64_t joined_ms[CORE_MAX_HOST_ID + 1];       /* when each host last entered the membership */
         uint64_t started_ms;
         bool sd_watchdog;
 };
@@ -576,8 +577,11 @@ static void cl_membership(void *ud, const uint32_t *members, size_t n, uint64_t 
         d->got_membership = true;
         qb_log(LOG_NOTICE, "membership %s (ring %llu)", core_view_format(&v, buf, sizeof(buf)),
                (unsigned long long)ring_id);
-        for (size_t i = 0; i < n_joined; i++)
+        for (size_t i = 0; i < n_joined; i++) {
                 others_joined |= joined[i] != d->self;
+                if (joined[i] <= CORE_MAX_HOST_ID)
+                        d->joined_ms[joined[i]] = vmha_now_ms();
+        }
         if (others_joined)
                 send_snapshot(d);
         decide(d);
@@ -836,10 +840,12 @@ static const char *host_state_name(struct vmhad *d, const struct core_peer *p, u
                         return "FENCING";
                 return "LEFT";
         }
-        if (p->slot_seen && p->state == DISK_SLOT_FENCING)
-                return "FENCING";
-        if (p->slot_seen && p->state == DISK_SLOT_JOINING)
+        /* A host that (re)joined has said nothing new until its slot moves:
+         * what the slot holds is its previous incarnation's last word. */
+        if (!p->slot_seen || p->state == DISK_SLOT_JOINING || p->advanced_ms < d->joined_ms[p->id])
                 return "JOINING";
+        if (p->state == DISK_SLOT_FENCING)
+                return "FENCING";
         return "ALIVE";
 }
 

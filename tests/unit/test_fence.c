@@ -89,7 +89,17 @@ static void test_poison_goes_to_a_departed_host_that_still_writes(void **state) 
         /* silent on disk: S2 handles it, no pill needed */
         p.advanced_ms = 7000;
         assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
+        /* crashed: its last write came before it left, however recent */
+        p.advanced_ms = 8990;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 9500), POISON_NONE);
+        /* wrote once more right after leaving, then stopped */
+        p.advanced_ms = 9300;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
         p.advanced_ms = 9900;
+        /* joining: runs no VM, never told to fence */
+        p.state = DISK_SLOT_JOINING;
+        assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
+        p.state = DISK_SLOT_ALIVE;
         /* already fencing */
         p.state = DISK_SLOT_FENCING;
         assert_int_equal(poison_decide(&t, &p, &none, NULL, true, 10000), POISON_NONE);
