@@ -1544,9 +1544,14 @@ int main(int argc, char **argv) {
         reg->timeout_ms = d->timing.disk_interval_ms;
 
         d->loop = qb_loop_create();
-        while ((r = cluster_new(d->loop, &ev, d, &d->cl, err, sizeof(err))) < 0) {
-                emergency_set(d, EMERGENCY_COROSYNC_DOWN, true, err);
-                sd_notify(0, "STATUS=emergency mode: waiting for corosync");
+        /* Corosync may still be starting: wait quietly for a few seconds
+         * before calling it an emergency. */
+        for (unsigned tries = 0; (r = cluster_new(d->loop, &ev, d, &d->cl, err, sizeof(err))) < 0; tries++) {
+                if (tries == 5)
+                        emergency_set(d, EMERGENCY_COROSYNC_DOWN, true, err);
+                else if (tries < 5)
+                        qb_log(LOG_INFO, "waiting for corosync: %s", err);
+                sd_notify(0, "STATUS=waiting for corosync");
                 sleep(1);
         }
         emergency_set(d, EMERGENCY_COROSYNC_DOWN, false, NULL);
