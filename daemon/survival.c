@@ -349,13 +349,23 @@ static void decide_without_disk(const struct survival_inputs *in, const struct c
                 verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
                             "joining: no usable disk yet, waiting for it or a complete membership (have %s)", mv);
         } else if (core_view_count(&missing) == 0) {
+                /* The membership is still complete but an acknowledgement
+                 * is late (a stalled token, a busy peer). Stop feeding at
+                 * once, as rule 4 demands, but do not reboot: if every peer
+                 * acknowledges again before the watchdog fires, this host
+                 * was never out of anyone's membership and lives on; if
+                 * not, the watchdog resets it, no later than any peer's S2
+                 * wait assumes. */
+                out->feed_on_acks = false;
                 if (stale->ack_seen)
-                        verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_4_NO_DISK,
-                                    "lost: disk lost, host %u has not acknowledged this host for %llu ms",
+                        verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_4_NO_DISK,
+                                    "holding: disk lost, host %u has not acknowledged this host for %llu ms; "
+                                    "the watchdog is not fed until it does",
                                     stale->id, (unsigned long long)age_ms(now_ms, stale->ack_ms));
                 else
-                        verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_4_NO_DISK,
-                                    "lost: disk lost, host %u has never acknowledged this host", stale->id);
+                        verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_4_NO_DISK,
+                                    "holding: disk lost, host %u has never acknowledged this host; "
+                                    "the watchdog is not fed until it does", stale->id);
         } else if (in->quorate) {
                 verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_4_NO_DISK,
                             "lost: disk lost and membership %s incomplete (missing %s)", mv, ms);

@@ -258,18 +258,28 @@ static void test_a_resumed_host_that_has_not_retried_io_keeps_its_disk(void **st
         assert_true(f.v.own_disk_ok);
 }
 
-static void test_disk_lost_with_a_stale_acknowledgement_fences(void **state) {
+static void test_disk_lost_with_a_stale_acknowledgement_stops_feeding(void **state) {
         struct fx f;
 
-        /* CE2: a stale but complete view is not enough. */
+        /* CE2: a stale but complete view is not enough to feed the
+         * watchdog; the host holds, unfed, until the acknowledgements come
+         * back or the watchdog resets it. */
         fx_init(&f, 2, 1);
         survival_observe_io(&f.in, SURVIVAL_IO_READ, false, 0);
         f.peers[1].ack_ms = NOW - f.t.disk_interval_ms - 1;
         decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
         assert_int_equal(f.v.rule, SURVIVAL_RULE_4_NO_DISK);
-        assert_string_equal(f.v.reason, "lost: disk lost, host 2 has not acknowledged this host for 501 ms");
-        assert_false(survival_may_feed(&f.v, true));
+        assert_false(f.v.feed_on_acks);
+        assert_string_equal(f.v.reason, "holding: disk lost, host 2 has not acknowledged this host for 501 ms; "
+                                        "the watchdog is not fed until it does");
+        assert_false(survival_may_feed(&f.v, false));
+
+        /* The acknowledgement comes back: feeding resumes. */
+        survival_peer_observe_ack(&f.peers[1], NOW);
+        decide(&f);
+        assert_true(f.v.feed_on_acks);
+        assert_true(survival_may_feed(&f.v, false));
 }
 
 static void test_unsafe_no_fresh_ack_knob_accepts_a_stale_view(void **state) {
@@ -622,7 +632,7 @@ int main(void) {
                 cmocka_unit_test(test_disk_lost_with_complete_fresh_membership_survives_by_rule_4),
                 cmocka_unit_test(test_disk_failure_shorter_than_grace_keeps_the_disk),
                 cmocka_unit_test(test_a_resumed_host_that_has_not_retried_io_keeps_its_disk),
-                cmocka_unit_test(test_disk_lost_with_a_stale_acknowledgement_fences),
+                cmocka_unit_test(test_disk_lost_with_a_stale_acknowledgement_stops_feeding),
                 cmocka_unit_test(test_unsafe_no_fresh_ack_knob_accepts_a_stale_view),
                 cmocka_unit_test(test_disk_lost_in_quorate_incomplete_partition_fences),
                 cmocka_unit_test(test_no_quorum_and_no_disk_fences_by_rule_3),
