@@ -410,8 +410,13 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                 const struct core_peer *p = &in->peers[i];
                 struct core_view theirs;
 
-                if (p->id == in->self_id || core_view_has(members, p->id) ||
-                    !peer_disk_alive(p, t, now_ms) || p->state != DISK_SLOT_ALIVE)
+                /* A joining host also counts other joining hosts: at a cold
+                 * start every host begins alone, and only one of them may
+                 * take the pool by the disk before Corosync merges them
+                 * (the others wait; they never fence while joining). */
+                bool competes = p->state == DISK_SLOT_ALIVE || (in->joining && p->state == DISK_SLOT_JOINING);
+                if (p->id == in->self_id || core_view_has(members, p->id) || !peer_disk_alive(p, t, now_ms) ||
+                    !competes)
                         continue;
                 if (core_view_intersects(&p->view, members) &&
                     age_ms(now_ms, p->advanced_ms) > t->settle_ms)
