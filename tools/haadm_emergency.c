@@ -33,6 +33,9 @@
 #include <unistd.h>
 
 #define PROBE_TIMEOUT_MS 2000u
+/* vmhad answers at once when it is well; a frozen one must not keep the
+ * console waiting longer than the shortest watchdog timeout. */
+#define DAEMON_TIMEOUT_MS 1000u
 
 struct check {
         bool cause[_EMERGENCY_CAUSE_MAX];
@@ -295,7 +298,7 @@ static void *daemon_probe_fn(void *arg) {
                 hdr.size = (int32_t)(sizeof(hdr) + strlen(json));
                 iov[0] = (struct iovec){ .iov_base = &hdr, .iov_len = sizeof(hdr) };
                 iov[1] = (struct iovec){ .iov_base = json, .iov_len = strlen(json) };
-                n = qb_ipcc_sendv_recv(conn, iov, 2, buf, sizeof(buf), (int32_t)PROBE_TIMEOUT_MS);
+                n = qb_ipcc_sendv_recv(conn, iov, 2, buf, sizeof(buf), (int32_t)DAEMON_TIMEOUT_MS);
                 if (n > (ssize_t)sizeof(struct qb_ipc_response_header)) {
                         struct json_tokener *tok = json_tokener_new();
                         dp->reply = json_tokener_parse_ex(tok, buf + sizeof(struct qb_ipc_response_header),
@@ -313,7 +316,7 @@ static json_object *ask_daemon(enum ipc_op op, bool *answered) {
 
         memset(&dp, 0, sizeof(dp));
         dp.op = op;
-        *answered = run_with_deadline(daemon_probe_fn, &dp, PROBE_TIMEOUT_MS + 500) && dp.reply;
+        *answered = run_with_deadline(daemon_probe_fn, &dp, DAEMON_TIMEOUT_MS) && dp.reply;
         return *answered ? dp.reply : NULL;
 }
 
@@ -325,7 +328,7 @@ static void check_daemon(struct check *c, const struct vmha_config *cfg) {
         c->daemon_answered = answered;
         if (!answered) {
                 set_cause(c, EMERGENCY_DAEMON_DOWN, "vmhad is not running or did not answer within %u ms",
-                          PROBE_TIMEOUT_MS);
+                          DAEMON_TIMEOUT_MS);
                 /* Without vmhad's word, look for the watchdog device itself. */
                 if (cfg->watchdog_device[0] ? access(cfg->watchdog_device, F_OK) != 0
                                             : access(defaults[0], F_OK) != 0 && access(defaults[1], F_OK) != 0)

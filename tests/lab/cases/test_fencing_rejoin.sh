@@ -1,0 +1,68 @@
+#!/bin/bash
+# At the default timeout (5 s; Corosync token 1 s) hosts must join without
+# fencing themselves: at a cold start of the pool, and when a crashed host
+# boots into the running pool. The master must not poison-pill a host that
+# is only JOINING (its slot advances before Corosync has merged it).
+#
+# These checks caught two races, now fixed: the master poison-pilled a host
+# that was booting into the running pool before Corosync merged it, and at
+# a cold start a host alone in its membership took the pool by the disk
+# and then fenced itself on the tie.
+. "$srcdir/tests/lab/cases/lib.sh"
+
+# halab boot, tried again when the lab could not reap the previous
+# incarnation in time ("processes still alive after power-off": a halab
+# issue under load, reported; not what these cases test).
+boot_host() {
+    local _
+    for _ in 1 2; do
+        halab boot "$1" >/dev/null 2>"$HALAB_DIR.boot.err" && { rm -f "$HALAB_DIR.boot.err"; return 0; }
+        echo "# halab boot $1 failed: $(tr '\n' ' ' <"$HALAB_DIR.boot.err"); again in 2 s"
+        sleep 2
+    done
+    rm -f "$HALAB_DIR.boot.err"
+    halab boot "$1" >/dev/null
+}
+
+lab_start 3 --timeout 5
+
+# BUG (cold start): h3 may have fenced itself already.
+tap_ok "cold start: no host fenced itself" \
+    eval '! log_has h1 "fencing self" && ! log_has h2 "fencing self" && ! log_has h3 "fencing self"'
+if ! powered h3; then
+    echo "# h3 fenced itself at the cold start:"
+    halab log h3 vmhad 2>/dev/null | grep -E "verdict|fencing self|joined" | sed 's/^/#   /'
+    # Power it on again for the rest, its disk failing until corosync merged.
+    halab disk h3 error >/dev/null
+    boot_host h3
+    halab wait h1 3 yes 20 >/dev/null 2>&1
+    halab disk h3 ok >/dev/null
+fi
+for h in h1 h2 h3; do
+    tap_ok "h1 sees $h ALIVE" wait_state h1 "$h" ALIVE 15
+done
+
+# Crashes, then boots into the running pool: up to 3 cycles (the race is
+# not hit every time), stopping at the first failure.
+for cycle in 1 2 3; do
+    halab crash h3 >/dev/null
+    tap_ok "cycle $cycle: h1 notices h3 is gone" wait_until 10 "[ \"\$(host_state h1 h3)\" != ALIVE ]"
+    pills_before=$(halab log h1 vmhad | grep -c "poison pill to h3" || true)
+    boot_host h3
+    tap_ok "cycle $cycle: h3 rejoins (ALIVE on h1 and on itself)" \
+        wait_until 20 '[ "$(host_state h1 h3)" = ALIVE ] && [ "$(host_state h3 h3)" = ALIVE ]'
+    sleep 2
+    # BUG (joining host poisoned): these fail at timeout 5 when the race hits.
+    tap_ok "cycle $cycle: the master sent h3 no poison pill while it joined" \
+        test "$(halab log h1 vmhad | grep -c "poison pill to h3" || true)" = "$pills_before"
+    tap_ok "cycle $cycle: h3 is still powered on and ALIVE 2 s later" \
+        eval 'powered h3 && [ "$(host_state h1 h3)" = ALIVE ]'
+    if [ "$(halab log h1 vmhad | grep -c "poison pill to h3" || true)" != "$pills_before" ]; then
+        echo "# h1: $(halab log h1 vmhad | grep "poison pill to h3" | tail -1)"
+        echo "# h3: $(halab log h3 vmhad | grep -E "verdict WAIT: joining" | tail -1)"
+        echo "# h3: $(halab log h3 vmhad | grep "fencing self" | tail -1)"
+        break
+    fi
+done
+
+tap_done
