@@ -112,6 +112,7 @@ struct vmhad {
         struct poison_sent sent[CORE_MAX_HOST_ID + 1];
         uint64_t memory_mib[CORE_MAX_HOST_ID + 1];      /* what each host announced; 0: unknown */
         uint64_t joined_ms[CORE_MAX_HOST_ID + 1];       /* when each host last entered the membership */
+        bool peer_emergency[CORE_MAX_HOST_ID + 1];      /* what each host's last acknowledgement said */
         uint64_t started_ms;
         bool sd_watchdog;
 };
@@ -425,7 +426,7 @@ static void send_ack(struct vmhad *d) {
         if (d->fencing)
                 return;         /* a host on its way down vouches for no one */
         struct wire_ack a = { .ring_id = d->in.ring_id, .disk_ok = survival_own_disk_ok(&d->in, vmha_now_ms()),
-                              .memory_mib = d->cfg.vm_memory_mib };
+                              .memory_mib = d->cfg.vm_memory_mib, .emergency = in_emergency(d) };
         uint8_t buf[WIRE_ACK_SIZE];
 
         memcpy(a.view, d->in.members.bits, DISK_VIEW_BYTES);
@@ -540,8 +541,10 @@ static void cl_deliver(void *ud, uint32_t from, const void *msg, size_t len) {
                         return;
                 }
                 peer = survival_peer_find(d->peers, d->n_peers, from);
-                if (peer)
+                if (peer) {
                         d->memory_mib[from] = a.memory_mib;
+                        d->peer_emergency[from] = a.emergency;
+                }
                 if (peer && from != d->self && disk_view_test(a.view, d->self))
                         survival_peer_observe_ack(peer, vmha_now_ms());
                 break;
@@ -846,7 +849,7 @@ static const char *host_state_name(struct vmhad *d, const struct core_peer *p, u
                 return "JOINING";
         if (p->state == DISK_SLOT_FENCING)
                 return "FENCING";
-        return "ALIVE";
+        return d->peer_emergency[p->id] ? "EMERGENCY" : "ALIVE";
 }
 
 static json_object *vm_json(struct vmhad *d, const struct hastate_vm *vm) {

@@ -57,16 +57,17 @@ int wire_header_decode(const void *buf, size_t len, struct wire_header *h, const
 void wire_ack_encode(const struct wire_ack *a, uint8_t *buf) {
         put64(buf, a->ring_id);
         memcpy(buf + 8, a->view, DISK_VIEW_BYTES);
-        buf[8 + DISK_VIEW_BYTES] = a->disk_ok ? 1 : 0;
+        buf[8 + DISK_VIEW_BYTES] = (uint8_t)((a->disk_ok ? 1 : 0) | (a->emergency ? 2 : 0));
         put64(buf + 9 + DISK_VIEW_BYTES, a->memory_mib);
 }
 
 int wire_ack_decode(const uint8_t *buf, size_t len, struct wire_ack *a) {
-        if (len != WIRE_ACK_SIZE || buf[8 + DISK_VIEW_BYTES] > 1 || (buf[8] & 1))
+        if (len != WIRE_ACK_SIZE || buf[8 + DISK_VIEW_BYTES] > 3 || (buf[8] & 1))
                 return -EBADMSG;
         a->ring_id = get64(buf);
         memcpy(a->view, buf + 8, DISK_VIEW_BYTES);
-        a->disk_ok = buf[8 + DISK_VIEW_BYTES];
+        a->disk_ok = buf[8 + DISK_VIEW_BYTES] & 1;
+        a->emergency = buf[8 + DISK_VIEW_BYTES] & 2;
         a->memory_mib = get64(buf + 9 + DISK_VIEW_BYTES);
         return 0;
 }

@@ -38,6 +38,7 @@ struct wire_ack {
         uint64_t ring_id;
         uint8_t view[DISK_VIEW_BYTES];
         bool disk_ok;
+        bool emergency;         /* the sender is in emergency mode */
         uint64_t memory_mib;    /* memory the sender offers VMs; 0: unknown */
 };
 #define WIRE_ACK_SIZE (8u + DISK_VIEW_BYTES + 1u + 8u)

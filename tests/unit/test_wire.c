@@ -49,7 +49,7 @@ static void test_garbled_headers_are_refused(void **state) {
 }
 
 static void test_ack_round_trips_and_checks_its_size(void **state) {
-        struct wire_ack a = { .ring_id = 42, .disk_ok = true, .memory_mib = 65536 }, out;
+        struct wire_ack a = { .ring_id = 42, .disk_ok = true, .emergency = true, .memory_mib = 65536 }, out;
         uint8_t buf[WIRE_ACK_SIZE];
 
         (void)state;
@@ -59,11 +59,12 @@ static void test_ack_round_trips_and_checks_its_size(void **state) {
         assert_int_equal(wire_ack_decode(buf, sizeof(buf), &out), 0);
         assert_int_equal(out.ring_id, 42);
         assert_true(out.disk_ok);
+        assert_true(out.emergency);
         assert_int_equal(out.memory_mib, 65536);
         assert_true(disk_view_test(out.view, 3));
         assert_false(disk_view_test(out.view, 2));
         assert_int_equal(wire_ack_decode(buf, sizeof(buf) - 1, &out), -EBADMSG);
-        buf[8 + DISK_VIEW_BYTES] = 2;   /* disk_ok must be 0 or 1 */
+        buf[8 + DISK_VIEW_BYTES] = 4;   /* only the disk_ok and emergency bits exist */
         assert_int_equal(wire_ack_decode(buf, sizeof(buf), &out), -EBADMSG);
         buf[8 + DISK_VIEW_BYTES] = 1;
         buf[8] |= 1;                    /* host id 0 in the view */
