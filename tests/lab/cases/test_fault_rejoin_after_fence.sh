@@ -7,83 +7,6 @@
 # says no (exit 0) while showing that last self-fence.
 . "$srcdir/tests/lab/cases/lib.sh"
 
-# ---- local helpers (candidates for lib.sh) --------------------------------
-# track OUT SECONDS 'TOKENS' OBS...: polls every OBS's 'haadm status' and
-# appends "MS OBS h1=STATE ... master=NAME verdict=V" to OUT each time that
-# observer's line changes (MS counted from $T0, see ms_now). Stops when the
-# last line of every OBS holds all TOKENS (e.g. 'h2=FENCED master=h1'), or
-# after SECONDS; exits 1 on timeout.
-track() {
-    local out=$1 secs=$2 tokens=$3
-    shift 3
-    python3 - "$HALAB" "$out" "$secs" "$tokens" "$T0" "$@" <<'EOF'
-import json, subprocess, sys, time
-halab, out, secs, tokens, t0 = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4].split(), int(sys.argv[5])
-observers = sys.argv[6:]
-last = {}
-deadline = time.time() + secs
-with open(out, "a") as f:
-    while time.time() < deadline:
-        for o in observers:
-            try:
-                r = subprocess.run([halab, "exec", o, "haadm", "status", "--json"],
-                                   capture_output=True, text=True, timeout=3)
-                d = json.loads(r.stdout)
-                line = " ".join("%s=%s" % (h["name"], h["state"]) for h in d["hosts"])
-                line += " master=" + (",".join(h["name"] for h in d["hosts"] if h["master"]) or "none")
-                line += " verdict=" + d["self"]["verdict"]
-            except Exception:
-                line = "no-answer"
-            if last.get(o) != line:
-                last[o] = line
-                f.write("%d %s %s\n" % (int(time.time() * 1000) - t0, o, line))
-                f.flush()
-        if all(o in last and all(t in last[o].split() for t in tokens) for o in observers):
-            sys.exit(0)
-        time.sleep(0.05)
-sys.exit(1)
-EOF
-}
-# first_ms OUT OBS TOKEN: when OBS first showed TOKEN (ms since T0), or 999999.
-first_ms() {
-    awk -v o="$2" -v t="$3" '$2 == o { for (i = 3; i <= NF; i++) if ($i == t) { print $1; exit } }
-        END { if (NR == 0) print 999999 }' "$1" | grep . || echo 999999
-}
-# states_seen OUT OBS HOST: HOST's successive distinct states as OBS showed them.
-states_seen() {
-    awk -v o="$2" -v h="$3=" '$2 == o { for (i = 3; i <= NF; i++) if (index($i, h) == 1) {
-        s = substr($i, length(h) + 1); if (s != prev) { printf "%s%s", sep, s; sep = " "; prev = s } } }
-        END { print "" }' "$1"
-}
-# log_mark HOST: the number of lines of HOST's vmhad log so far.
-log_mark() { halab log "$1" vmhad 2>/dev/null | wc -l; }
-# log_has_since HOST MARK REGEX: a line after MARK matches.
-log_has_since() { halab log "$1" vmhad 2>/dev/null | tail -n "+$(($2 + 1))" | grep -qE -- "$3"; }
-# slot_advances ID: the slot's seq moves within a second.
-slot_advances() {
-    local a
-    a=$(slot_field "$1" seq)
-    sleep 1
-    [ "$(slot_field "$1" seq)" != "$a" ]
-}
-# matches STRING ERE
-matches() { [[ $1 =~ $2 ]]; }
-# only_lines OUT OBS ERE: every line of OBS in the tracker's record matches ERE.
-only_lines() { ! awk -v o="$2" '$2 == o' "$1" | grep -vE -- "$3"; }
-# keep_logs: with FAULT_KEEP_LOGS=1 and a failed check, copy the hosts' logs
-# and the tracker's records out of the lab before it is purged.
-keep_logs() {
-    [ "${FAULT_KEEP_LOGS:-0}" = 1 ] && [ "$TAP_FAILED" -gt 0 ] || return 0
-    local d
-    d=/var/tmp/halab-fault-logs.$(basename "$0" .sh).$$
-    mkdir -p "$d"
-    for h in "$HALAB_DIR"/h[0-9]*; do cp -r "$h/log" "$d/$(basename "$h")" 2>/dev/null; done
-    cp "$HALAB_DIR"/track* "$d/" 2>/dev/null
-    echo "# logs kept in $d"
-}
-# show FILE: the tracker's record as TAP comments.
-show() { sed 's/^/# /' "$1"; }
-# ---------------------------------------------------------------------------
 
 lab_start 3 --timeout 2
 TRACK=$HALAB_DIR/track
@@ -171,5 +94,5 @@ tap_grep '^emergency mode: no$' "$out" "haadm emergency says no"
 tap_grep "^last self-fence: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z: $LOST" "$out" \
     "haadm emergency shows the last self-fence with its reason"
 
-keep_logs
+keep_track_logs
 tap_done

@@ -6,20 +6,6 @@
 # `haadm emergency --clear`, after which it rejoins.
 . "$srcdir/tests/lab/cases/lib.sh"
 
-# halab boot, tried again when the lab could not reap the previous
-# incarnation in time ("processes still alive after power-off": a halab
-# issue under load, reported; not what these cases test).
-boot_host() {
-    local _
-    for _ in 1 2; do
-        halab boot "$1" >/dev/null 2>"$HALAB_DIR.boot.err" && { rm -f "$HALAB_DIR.boot.err"; return 0; }
-        echo "# halab boot $1 failed: $(tr '\n' ' ' <"$HALAB_DIR.boot.err"); again in 2 s"
-        sleep 2
-    done
-    rm -f "$HALAB_DIR.boot.err"
-    halab boot "$1" >/dev/null
-}
-
 self_emergency() {
     status_json "$1" | python3 -c '
 import json, sys

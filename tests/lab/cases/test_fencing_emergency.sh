@@ -7,20 +7,6 @@
 # administrator's word and refuses what does not.
 . "$srcdir/tests/lab/cases/lib.sh"
 
-# halab boot, tried again when the lab could not reap the previous
-# incarnation in time ("processes still alive after power-off": a halab
-# issue under load, reported; not what these cases test).
-boot_host() {
-    local _
-    for _ in 1 2; do
-        halab boot "$1" >/dev/null 2>"$HALAB_DIR.boot.err" && { rm -f "$HALAB_DIR.boot.err"; return 0; }
-        echo "# halab boot $1 failed: $(tr '\n' ' ' <"$HALAB_DIR.boot.err"); again in 2 s"
-        sleep 2
-    done
-    rm -f "$HALAB_DIR.boot.err"
-    halab boot "$1" >/dev/null
-}
-
 # The host's console: its network, mount and UTS namespaces, but not its
 # PID namespace, so that a command still answers when the host powers off
 # under it (a frozen or killed vmhad leaves its watchdog armed: the host

@@ -10,20 +10,6 @@
 # and then fenced itself on the tie.
 . "$srcdir/tests/lab/cases/lib.sh"
 
-# halab boot, tried again when the lab could not reap the previous
-# incarnation in time ("processes still alive after power-off": a halab
-# issue under load, reported; not what these cases test).
-boot_host() {
-    local _
-    for _ in 1 2; do
-        halab boot "$1" >/dev/null 2>"$HALAB_DIR.boot.err" && { rm -f "$HALAB_DIR.boot.err"; return 0; }
-        echo "# halab boot $1 failed: $(tr '\n' ' ' <"$HALAB_DIR.boot.err"); again in 2 s"
-        sleep 2
-    done
-    rm -f "$HALAB_DIR.boot.err"
-    halab boot "$1" >/dev/null
-}
-
 lab_start 3 --timeout 5
 
 # Cold start: no host may have fenced itself.

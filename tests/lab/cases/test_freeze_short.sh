@@ -11,78 +11,10 @@
 # The outcome is printed as a TAP comment ("# outcome: ...").
 . "$srcdir/tests/lab/cases/lib.sh"
 
-# Local helpers (this file only; lib.sh is shared and not changed):
-#   host_field OBSERVER HOST FIELD  a field of HOST in OBSERVER's status JSON
-#   holds SECONDS 'cond'            cond is true at every poll for SECONDS
-#   log_after HOST FIRST THEN       a line matching THEN follows the first
-#                                   line matching FIRST in HOST's vmhad log
-#   diag HOST...                    TAP comments: each host's verdicts and
-#                                   fences, and its corosync token losses
-#   matches STRING REGEX            STRING matches the extended REGEX
-#   is_on HOST                      HOST is powered: its init, by pid and start
-#                                   time. (lib.sh's powered matches the PID
-#                                   namespace inode, which a concurrent lab's
-#                                   new namespace can reuse once HOST is off.)
-#   keep_logs                       on exit, copies the hosts' logs to
-#                                   $VMHA_LAB_KEEP/NAME when that is set
-host_field() {
-    status_json "$1" | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(0)
-for h in d["hosts"]:
-    if h["name"] == sys.argv[1]:
-        v = h.get(sys.argv[2])
-        print(str(v).lower() if isinstance(v, bool) else v)
-' "$2" "$3"
-}
-holds() {
-    local t0 deadline
-    t0=$(ms_now)
-    deadline=$((t0 + $1 * 1000))
-    while [ "$(ms_now)" -lt "$deadline" ]; do
-        eval "$2" || { echo "false after $(ms_since "$t0") ms: $2"; return 1; }
-        sleep 0.2
-    done
-}
-log_after() {
-    halab log "$1" vmhad 2>/dev/null | awk -v a="$2" -v b="$3" \
-        'seen && $0 ~ b { found = 1 } !seen && $0 ~ a { seen = 1 } END { exit !found }'
-}
-diag() {
-    local h
-    for h in "$@"; do
-        halab log "$h" vmhad 2>/dev/null | grep -E "verdict|fencing self|fenced itself|membership|quorum" |
-            tail -12 | sed "s/^/# $h vmhad: /"
-        halab log "$h" corosync 2>/dev/null | grep -E "Token has not been received|A new membership" |
-            tail -6 | sed "s/^/# $h corosync: /"
-    done
-}
 matches() { printf '%s\n' "$1" | grep -Eq -- "$2"; }   # STRING REGEX
-is_on() {
-    local pid st s
-    read -r pid st 2>/dev/null <"$HALAB_DIR/$1/init.pid" || return 1
-    s=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-    s=${s##*) }
-    # shellcheck disable=SC2086
-    set -- $s
-    [ -n "$st" ] && [ "${20}" = "$st" ]
-}
-keep_logs() {
-    local dest
-    if [ -n "${VMHA_LAB_KEEP:-}" ] && [ -n "${HALAB_DIR:-}" ] && [ -d "$HALAB_DIR" ]; then
-        dest=$VMHA_LAB_KEEP/$(basename "$0" .sh)
-        rm -rf "$dest" && mkdir -p "$dest"
-        for d in "$HALAB_DIR"/h*/log; do cp -r "$d" "$dest/$(basename "$(dirname "$d")")"; done
-        "$builddir/tools/haadm" disk dump "$HALAB_DIR/lun.img" >"$dest/lun.txt" 2>&1
-    fi
-    lab_cleanup
-}
 
 lab_start 3 --timeout 2
-trap keep_logs EXIT
+trap keep_lab_logs EXIT
 
 for o in h1 h2 h3; do
     for h in h1 h2 h3; do
