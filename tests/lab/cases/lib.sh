@@ -73,18 +73,7 @@ hs() { local h=$1; shift; halab exec "$h" haadm "$@"; }
 # The status JSON of OBSERVER, or empty when vmhad does not answer.
 status_json() { hs "$1" status --json 2>/dev/null; }
 
-host_state() {   # observer host
-    status_json "$1" | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except Exception:
-    sys.exit(0)
-for h in d["hosts"]:
-    if h["name"] == sys.argv[1]:
-        print(h["state"])
-' "$2"
-}
+host_state() { host_field "$1" "$2" state; }   # observer host
 
 verdict() {
     status_json "$1" | python3 -c '
