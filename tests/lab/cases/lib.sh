@@ -302,3 +302,15 @@ pool_formed_or_stop() {
         tap_done
     fi
 }
+
+# self_emergency HOST: "true|false CAUSE..." as HOST's vmhad reports itself.
+self_emergency() {
+    status_json "$1" | python3 -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)["self"]
+except Exception:
+    sys.exit(0)
+print(str(s["emergency"]).lower(), " ".join(c["cause"] for c in s["emergency_causes"]))
+'
+}

@@ -21,16 +21,7 @@
 lab_start 3 --timeout 2
 trap keep_lab_logs EXIT
 
-for o in h1 h2 h3; do
-    for h in h1 h2 h3; do
-        tap_ok "$o sees $h ALIVE before the faults" wait_state "$o" "$h" ALIVE 10
-    done
-done
-if [ "$TAP_FAILED" -gt 0 ]; then
-    echo "# the pool did not form cleanly, so the fault was not injected"
-    diag h1 h2 h3
-    tap_done
-fi
+pool_formed_or_stop h1 h2 h3
 
 halab disk h1 error >/dev/null
 tap_ok "h1 lives by rule 4 once its LUN fails" \

@@ -6,17 +6,6 @@
 # `haadm emergency --clear`, after which it rejoins.
 . "$srcdir/tests/lab/cases/lib.sh"
 
-self_emergency() {
-    status_json "$1" | python3 -c '
-import json, sys
-try:
-    s = json.load(sys.stdin)["self"]
-except Exception:
-    sys.exit(0)
-print(str(s["emergency"]).lower(), " ".join(c["cause"] for c in s["emergency_causes"]))
-'
-}
-
 # Cuts h3's network, waits until it fenced itself, heals and boots it.
 fence_h3_by_cut() {   # round
     halab net h3 down >/dev/null

@@ -28,18 +28,6 @@ emerg() {   # host args...
     ms=$(ms_since "$t0")
 }
 
-# The emergency causes that vmhad reports for itself.
-self_emergency() {
-    status_json "$1" | python3 -c '
-import json, sys
-try:
-    s = json.load(sys.stdin)["self"]
-except Exception:
-    sys.exit(0)
-print(str(s["emergency"]).lower(), " ".join(c["cause"] for c in s["emergency_causes"]))
-'
-}
-
 # The causes listed by haadm emergency --json in $out ("" when not JSON).
 json_causes() {
     python3 -c '

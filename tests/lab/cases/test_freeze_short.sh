@@ -16,16 +16,7 @@ matches() { printf '%s\n' "$1" | grep -Eq -- "$2"; }   # STRING REGEX
 lab_start 3 --timeout 2
 trap keep_lab_logs EXIT
 
-for o in h1 h2 h3; do
-    for h in h1 h2 h3; do
-        tap_ok "$o sees $h ALIVE before the freeze" wait_state "$o" "$h" ALIVE 10
-    done
-done
-if [ "$TAP_FAILED" -gt 0 ]; then
-    echo "# the pool did not form cleanly, so the fault was not injected"
-    diag h1 h2 h3
-    tap_done
-fi
+pool_formed_or_stop h1 h2 h3
 seq_before=$(slot_field 2 seq)
 log_lines=$(halab log h2 vmhad | wc -l)
 
