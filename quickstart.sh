@@ -41,7 +41,9 @@ build() {
     fi
     if [ ! -f Makefile ] || [ configure -nt config.status ]; then
         say "configure"
-        ./configure --quiet
+        # autoconf's conftest clean-up runs `rm -f core ...`, which only
+        # complains about the core/ directory: keep that out of the way.
+        ./configure --quiet 2> >(grep -v "cannot remove 'core'" >&2)
     fi
     say "make"
     make -s -j"$(nproc)"

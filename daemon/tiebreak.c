@@ -136,10 +136,6 @@ void tiebreak_probe(struct tiebreak *t) {
         }
 }
 
-bool tiebreak_fresh(bool replied, uint64_t last_reply_ms, uint64_t now_ms, uint32_t interval_ms) {
-        return replied && now_ms >= last_reply_ms && now_ms - last_reply_ms <= 3ull * interval_ms;
-}
-
 bool tiebreak_reachable(const struct tiebreak *t, uint64_t now_ms, uint32_t interval_ms) {
-        return t && tiebreak_fresh(t->replied, t->last_reply_ms, now_ms, interval_ms);
+        return t && core_tiebreak_fresh(t->replied, t->last_reply_ms, now_ms, interval_ms);
 }

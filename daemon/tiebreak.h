@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/survival.h"
+
 struct tiebreak;
 
 /* Starts probing target (an IPv4 or IPv6 literal). -errno on failure
@@ -22,6 +24,4 @@ void tiebreak_free(struct tiebreak *t);
 /* Sends the next echo request; call once per interval. */
 void tiebreak_probe(struct tiebreak *t);
 
-/* Pure: reachable when the last reply is at most 3 intervals old. */
-bool tiebreak_fresh(bool replied, uint64_t last_reply_ms, uint64_t now_ms, uint32_t interval_ms);
 bool tiebreak_reachable(const struct tiebreak *t, uint64_t now_ms, uint32_t interval_ms);

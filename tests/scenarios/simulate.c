@@ -36,11 +36,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/core_timing.h"
-#include "daemon/hastate.h"
-#include "daemon/s2.h"
-#include "daemon/survival.h"
-#include "daemon/takeover.h"
+#include "core/core_timing.h"
+#include "core/hastate.h"
+#include "core/s2.h"
+#include "core/survival.h"
+#include "core/takeover.h"
 
 #define MAXH 8
 #define MAXVM 24

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/poison.h"
+#include "core/poison.h"
 #include "fence/emergency.h"
 #include "fence/watchdog.h"
 

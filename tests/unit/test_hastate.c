@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "daemon/hastate.h"
+#include "core/hastate.h"
 
 static struct hastate_msg protect_msg(uint64_t id, const char *name, uint32_t owner) {
         struct hastate_msg m = { .type = HASTATE_MSG_VM_PROTECT, .sender = 1 };

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/poolplan.h"
+#include "core/poolplan.h"
 
 static struct hastate *three_vms(void) {
         struct hastate *s = hastate_new();

@@ -9,10 +9,10 @@
 
 #include <cmocka.h>
 
-#include "daemon/core_timing.h"
-#include "daemon/s2.h"
-#include "daemon/survival.h"
-#include "daemon/takeover.h"
+#include "core/core_timing.h"
+#include "core/s2.h"
+#include "core/survival.h"
+#include "core/takeover.h"
 
 #define NOW 100000u
 

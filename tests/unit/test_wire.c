@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/wire.h"
+#include "core/wire.h"
 
 static void test_header_round_trips(void **state) {
         struct wire_header h = { .type = WIRE_CHANGE, .sender = 7, .seq = 0x1122334455667788ULL }, out;

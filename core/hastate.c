@@ -6,7 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "daemon/hastate.h"
+#include "core/hastate.h"
 
 #define SNAP_MAGIC   0x53484d56u        /* "VMHS" */
 #define MSG_MAGIC    0x4d484d56u        /* "VMHM" */

@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/core_timing.h"
-#include "daemon/survival.h"
+#include "core/core_timing.h"
+#include "core/survival.h"
 
 #define S2_REASON_MAX 224u
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/hastate.h"
+#include "core/hastate.h"
 #include "planner/planner.h"
 
 struct poolplan_host {

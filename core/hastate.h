@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/survival.h"
-#include "daemon/takeover.h"
+#include "core/survival.h"
+#include "core/takeover.h"
 
 #define HASTATE_NAME_MAX        64u     /* including the NUL */
 #define HASTATE_CONFIG_MAX      256u    /* xl config path or sim spec, including the NUL */

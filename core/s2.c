@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/s2.h"
+#include "core/s2.h"
 
 int fenced_since(const struct core_peer *owner, uint64_t *since_ms) {
         uint64_t evidence;

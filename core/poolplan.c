@@ -1,5 +1,5 @@
 /* Replicated state + host announcements -> planner pool. */
-#include "daemon/poolplan.h"
+#include "core/poolplan.h"
 
 #include <errno.h>
 

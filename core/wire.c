@@ -1,5 +1,5 @@
 /* vmhad's CPG envelope and acknowledgement codec. */
-#include "daemon/wire.h"
+#include "core/wire.h"
 
 #include <endian.h>
 #include <errno.h>

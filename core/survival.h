@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/core_timing.h"
+#include "core/core_timing.h"
 #include "heartbeat/disk_format.h"
 
 #define CORE_MAX_HOST_ID   (DISK_MAX_SLOTS)     /* host ids run 1..255 */
@@ -193,6 +193,12 @@ void survival_fill_slot(const struct survival_inputs *in, bool fenced, uint64_t 
 const char *survival_kind_name(enum survival_kind k);
 /* "rule 1" .. "rule 4", "joining". */
 const char *survival_rule_name(enum survival_rule r);
+/* The tiebreak target counts as reachable while its last reply is at most
+ * three disk intervals old. */
+static inline bool core_tiebreak_fresh(bool replied, uint64_t last_reply_ms, uint64_t now_ms, uint32_t interval_ms) {
+        return replied && now_ms >= last_reply_ms && now_ms - last_reply_ms <= 3ull * interval_ms;
+}
+
 /* Looks a peer up by id; NULL when not configured. */
 struct core_peer *survival_peer_find(struct core_peer *peers, size_t n, uint32_t id);
 const struct core_peer *survival_peer_find_const(const struct core_peer *peers, size_t n, uint32_t id);

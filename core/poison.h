@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/core_timing.h"
-#include "daemon/survival.h"
+#include "core/core_timing.h"
+#include "core/survival.h"
 #include "heartbeat/disk_format.h"
 
 /* What the sender remembers per target. */

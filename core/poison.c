@@ -1,5 +1,5 @@
 /* Poison pill decisions (pure). */
-#include "daemon/poison.h"
+#include "core/poison.h"
 
 enum poison_action poison_decide(const struct core_timing *t, const struct core_peer *p,
                                  const struct poison_sent *sent, const struct disk_mailbox *current,

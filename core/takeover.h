@@ -36,9 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/core_timing.h"
-#include "daemon/s2.h"
-#include "daemon/survival.h"
+#include "core/core_timing.h"
+#include "core/s2.h"
+#include "core/survival.h"
 
 #define TAKEOVER_REASON_MAX 288u
 #define TAKEOVER_MAX_OWNERS 8u

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/takeover.h"
+#include "core/takeover.h"
 
 uint64_t takeover_claims_max_seq(const struct takeover_claim *claims, size_t n, uint64_t vm_id) {
         uint64_t max = 0;

@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/survival.h"
+#include "core/survival.h"
 
 static uint64_t age_ms(uint64_t now_ms, uint64_t then_ms) {
         return now_ms > then_ms ? now_ms - then_ms : 0;

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/core_timing.h"
+#include "core/core_timing.h"
 
 int core_timing_init(struct core_timing *t, uint32_t timeout_ms) {
         if (timeout_ms == 0)
