@@ -19,6 +19,7 @@ int core_timing_init(struct core_timing *t, uint32_t timeout_ms) {
         t->s2_margin_ms = t->watchdog_timeout_ms / 2 > 1000 ? t->watchdog_timeout_ms / 2 : 1000;
         t->io_grace_ms = t->disk_interval_ms;
         t->token_ms = timeout_ms / 5;
+        t->feed_bound_ms = t->s2_margin_ms / 10;
         return 0;
 }
 

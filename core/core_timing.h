@@ -24,6 +24,9 @@ struct core_unsafe_knobs {
         bool no_margin;         /* CE1: S2 margin 0 */
         bool no_fresh_ack;      /* CE2: rule 4 without fresh acknowledgements */
         bool no_claims;         /* CE3: S2 against the replicated owner, no disk claims */
+        bool stale_feed;        /* feed on any completed write, however late it is handled */
+        bool unknown_as_silent; /* an undecodable slot is skipped, so it looks silent */
+        bool unarmed_owner;     /* emergency mode not enforced: unarmed hosts own VMs, lead, look armed */
 };
 
 struct core_timing {
@@ -35,6 +38,7 @@ struct core_timing {
         uint32_t s2_margin_ms;          /* max(1000, watchdog/2); 0 only with unsafe.no_margin */
         uint32_t io_grace_ms;           /* disk interval: own I/O failing this long = disk lost */
         uint32_t token_ms;              /* suggested Corosync token, timeout/5 */
+        uint32_t feed_bound_ms;         /* a feed rests on a write completed at most this long ago: margin/10 */
         struct core_unsafe_knobs unsafe;
 };
 

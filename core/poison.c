@@ -14,6 +14,12 @@ enum poison_action poison_decide(const struct core_timing *t, const struct core_
          * pill. */
         still_writing = p->advanced_ms >= p->left_ms + t->settle_ms && now_ms >= p->advanced_ms &&
                         now_ms - p->advanced_ms <= 3ull * t->disk_interval_ms;
+        /* ... and for a whole timeout since it started writing outside the
+         * membership: a host that resumes from a short freeze first gets
+         * the time its Corosync needs to merge it back, or to show it the
+         * split so that it fences itself. */
+        still_writing = still_writing && p->writing_since_ms >= p->left_ms &&
+                        now_ms - p->writing_since_ms >= t->disk_timeout_ms;
 
         /* Back in the membership with a new incarnation after a pill:
          * clear the mailbox so the host is not held in emergency mode. */

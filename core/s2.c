@@ -29,6 +29,16 @@ bool s2_takeover_allowed(const struct core_timing *t, const struct core_peer *ow
                 snprintf(r->reason, sizeof(r->reason), "owner is not a configured host");
                 return false;
         }
+        if (owner->unknown) {
+                snprintf(r->reason, sizeof(r->reason), "host %u is unknown: its slot cannot be read (%s)", owner->id,
+                         owner->unknown_why);
+                return false;
+        }
+        if (!t->unsafe.unarmed_owner && owner->slot_seen && !owner->armed) {
+                snprintf(r->reason, sizeof(r->reason),
+                         "host %u publishes no armed watchdog: its silence proves nothing", owner->id);
+                return false;
+        }
         if (fenced_since(owner, &since) < 0) {
                 snprintf(r->reason, sizeof(r->reason), "host %u is still in the membership", owner->id);
                 return false;

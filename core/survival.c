@@ -115,10 +115,16 @@ void survival_peer_init(struct core_peer *p, uint32_t id, uint64_t now_ms) {
 void survival_peer_observe_slot(struct core_peer *p, const struct disk_slot *s, uint64_t now_ms) {
         bool new_incarnation = !p->slot_seen || s->incarnation != p->incarnation;
 
-        if (new_incarnation || s->seq != p->seq)
+        if (new_incarnation || s->seq != p->seq) {
+                if (!p->member && p->advanced_ms <= p->left_ms)
+                        p->writing_since_ms = now_ms;
                 p->advanced_ms = now_ms;
+        }
         if (new_incarnation)
                 p->fencing_seen = false;
+        p->unknown = false;
+        p->unknown_why[0] = '\0';
+        p->armed = s->watchdog_timeout_ms != 0;
         p->slot_seen = true;
         p->state = s->state;
         p->incarnation = s->incarnation;
@@ -136,9 +142,18 @@ void survival_peer_observe_slot(struct core_peer *p, const struct disk_slot *s, 
         }
 }
 
-void survival_peer_observe_ack(struct core_peer *p, uint64_t now_ms) {
+void survival_peer_observe_unknown(struct core_peer *p, const struct core_timing *t, const char *why) {
+        if (t->unsafe.unknown_as_silent)
+                return;
+        p->unknown = true;
+        snprintf(p->unknown_why, sizeof(p->unknown_why), "%s", why);
+}
+
+void survival_peer_observe_ack(struct core_peer *p, uint64_t evidence_ms) {
+        if (p->ack_seen && evidence_ms <= p->ack_ms)
+                return;         /* an older echo says nothing new */
         p->ack_seen = true;
-        p->ack_ms = now_ms;
+        p->ack_ms = evidence_ms;
 }
 
 void survival_observe_membership(struct survival_inputs *in, const struct core_view *members,
@@ -192,18 +207,24 @@ static bool peer_fencing(const struct core_peer *p) {
         return p->slot_seen && p->state == DISK_SLOT_FENCING;
 }
 
+/* An unknown slot may be advancing: it counts as alive. */
 static bool peer_disk_alive(const struct core_peer *p, const struct core_timing *t, uint64_t now_ms) {
-        return p->slot_seen && age_ms(now_ms, p->advanced_ms) <= t->disk_timeout_ms;
+        return p->unknown || (p->slot_seen && age_ms(now_ms, p->advanced_ms) <= t->disk_timeout_ms);
 }
 
 uint32_t survival_master(const struct survival_inputs *in) {
-        uint32_t master = in->self_id;
+        bool enforce = !in->timing->unsafe.unarmed_owner;
+        uint32_t master = enforce && in->self_unarmed ? 0 : in->self_id;
 
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id < master && core_view_has(&in->members, p->id) && !peer_fencing(p))
-                        master = p->id;
+                if (p->id == in->self_id || (master && p->id > master) || !core_view_has(&in->members, p->id) ||
+                    peer_fencing(p))
+                        continue;
+                if (enforce && p->slot_seen && !p->armed)
+                        continue;
+                master = p->id;
         }
         return master;
 }
@@ -278,8 +299,8 @@ static void score_partition(const struct survival_inputs *in, const struct core_
                         continue;
                 core_view_add(&s->hosts, id);
                 s->size++;
-                if (id == in->self_id ? in->tiebreak_ok
-                                      : (p->slot_seen && (p->flags & DISK_SLOT_TIEBREAK_OK)))
+                if (id == in->self_id ? in->published_tiebreak_ok
+                                      : (p->unknown || (p->slot_seen && (p->flags & DISK_SLOT_TIEBREAK_OK))))
                         s->tiebreak = true;
         }
         s->lowest = core_view_min(&s->hosts);
@@ -390,7 +411,8 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         for (size_t i = 0; i < in->n_peers && !unsettled; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id == in->self_id || !peer_disk_alive(p, t, now_ms) || p->state != DISK_SLOT_ALIVE)
+                if (p->id == in->self_id || p->unknown || !peer_disk_alive(p, t, now_ms) ||
+                    p->state != DISK_SLOT_ALIVE)
                         continue;
                 if (core_view_has(members, p->id) ? !core_view_equal(&p->view, members)
                                                    : core_view_intersects(&p->view, members))
@@ -415,8 +437,21 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                  * take the pool by the disk before Corosync merges them
                  * (the others wait; they never fence while joining). */
                 bool competes = p->state == DISK_SLOT_ALIVE || (in->joining && p->state == DISK_SLOT_JOINING);
-                if (p->id == in->self_id || core_view_has(members, p->id) || !peer_disk_alive(p, t, now_ms) ||
-                    !competes)
+                if (p->id == in->self_id || core_view_has(members, p->id) || !peer_disk_alive(p, t, now_ms))
+                        continue;
+                if (p->unknown) {
+                        /* Unknown: it may be alive in a partition of its
+                         * own, with its tiebreak target reachable. */
+                        memset(&theirs, 0, sizeof(theirs));
+                        core_view_add(&theirs, p->id);
+                        score_partition(in, &theirs, &cand);
+                        if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
+                                best = cand;
+                                have_best = true;
+                        }
+                        continue;
+                }
+                if (!competes)
                         continue;
                 if (core_view_intersects(&p->view, members) &&
                     age_ms(now_ms, p->advanced_ms) > t->settle_ms)

@@ -73,8 +73,12 @@ struct core_peer {
         struct core_view view;
         uint32_t flags;                 /* DISK_SLOT_QUORATE | TIEBREAK_OK | DISK_OK */
         uint64_t advanced_ms;           /* observer time its seq (or incarnation) last changed */
+        uint64_t writing_since_ms;      /* first advance seen after it last left the membership */
         bool fencing_seen;              /* FENCING read in this incarnation ... */
         uint64_t fencing_seen_ms;       /* ... first at this observer time */
+        bool armed;                     /* its last slot publishes an armed watchdog */
+        bool unknown;                   /* its last slot read could not be decoded: unknown, not silent */
+        char unknown_why[96];
 
         /* Network. */
         bool member;                    /* in this host's current membership */
@@ -88,8 +92,14 @@ struct core_peer {
 void survival_peer_init(struct core_peer *p, uint32_t id, uint64_t now_ms);
 /* Fold in a slot just read. Detects advances by seq or incarnation. */
 void survival_peer_observe_slot(struct core_peer *p, const struct disk_slot *s, uint64_t now_ms);
-/* Fold in an acknowledgement from p received at now_ms. */
-void survival_peer_observe_ack(struct core_peer *p, uint64_t now_ms);
+/* Fold in a slot read that could not be decoded (bad checksum, torn, a
+ * newer layout, another cluster): the host is unknown until its slot
+ * decodes again. Under unsafe.unknown_as_silent the read is skipped. */
+void survival_peer_observe_unknown(struct core_peer *p, const struct core_timing *t, const char *why);
+/* Fold in an acknowledgement from p: evidence_ms is when this host sent
+ * the message that the acknowledgement echoes (so freshness does not
+ * rest on delivery delay). */
+void survival_peer_observe_ack(struct core_peer *p, uint64_t evidence_ms);
 
 /* This host's inputs. `peers` lists every configured host (this one too),
  * in any order, ids unique. */
@@ -117,8 +127,10 @@ struct survival_inputs {
         bool read_failing, write_failing;
         uint64_t read_failing_since_ms, write_failing_since_ms;
 
-        bool tiebreak_ok;               /* this host reaches its tiebreak target */
+        bool tiebreak_ok;               /* this host reaches its tiebreak target (published next write) */
+        bool published_tiebreak_ok;     /* what this host's last completed slot write said: rule 2 reads this */
         bool joining;                   /* not yet SURVIVE since this daemon started */
+        bool self_unarmed;              /* in emergency mode or without a watchdog: never master */
 };
 
 enum survival_io {
@@ -177,7 +189,8 @@ bool survival_own_disk_ok(const struct survival_inputs *in, uint64_t now_ms);
 bool survival_own_read_fresh(const struct survival_inputs *in, uint64_t now_ms);
 
 /* The master of this host's partition: the lowest id in the membership
- * whose slot does not show FENCING. Only meaningful under SURVIVE. */
+ * whose slot shows neither FENCING nor an unarmed watchdog (this host: not
+ * self_unarmed). 0 when no member qualifies. Only meaningful under SURVIVE. */
 uint32_t survival_master(const struct survival_inputs *in);
 
 /* Slot flags this host should publish with its next write. */

@@ -34,14 +34,28 @@ struct wire_header {
         uint64_t seq;
 };
 
+/* An acknowledgement echoes, for every host it counts, the sequence of the
+ * latest message it has received from that host: the acknowledged host
+ * judges freshness by when it sent that message, not by when the
+ * acknowledgement happened to arrive. */
+struct wire_echo {
+        uint32_t host;
+        uint64_t seq;
+};
+#define WIRE_ACK_MAX_ECHO DISK_MAX_SLOTS
+
 struct wire_ack {
         uint64_t ring_id;
         uint8_t view[DISK_VIEW_BYTES];
         bool disk_ok;
         bool emergency;         /* the sender is in emergency mode */
         uint64_t memory_mib;    /* memory the sender offers VMs; 0: unknown */
+        uint32_t n_echo;
+        struct wire_echo echo[WIRE_ACK_MAX_ECHO];
 };
-#define WIRE_ACK_SIZE (8u + DISK_VIEW_BYTES + 1u + 8u)
+#define WIRE_ACK_FIXED_SIZE (8u + DISK_VIEW_BYTES + 1u + 8u + 1u)
+#define WIRE_ACK_ECHO_SIZE 9u
+#define WIRE_ACK_MAX_SIZE (WIRE_ACK_FIXED_SIZE + WIRE_ACK_MAX_ECHO * WIRE_ACK_ECHO_SIZE)
 
 /* Writes the header into buf (WIRE_HEADER_SIZE bytes). */
 void wire_header_encode(const struct wire_header *h, uint8_t *buf);
@@ -50,5 +64,10 @@ void wire_header_encode(const struct wire_header *h, uint8_t *buf);
 int wire_header_decode(const void *buf, size_t len, struct wire_header *h, const uint8_t **payload,
                        size_t *payload_len);
 
-void wire_ack_encode(const struct wire_ack *a, uint8_t *buf);
+/* Writes at most WIRE_ACK_MAX_SIZE bytes into buf; returns the length. */
+size_t wire_ack_encode(const struct wire_ack *a, uint8_t *buf);
+/* 0, or -EBADMSG for a wrong length, unknown flag bits, an echo of host 0
+ * or beyond the slots, or a host echoed twice. */
 int wire_ack_decode(const uint8_t *buf, size_t len, struct wire_ack *a);
+/* The sequence a echoes for host id, 0 when it echoes none. */
+uint64_t wire_ack_echo_for(const struct wire_ack *a, uint32_t id);

@@ -427,11 +427,12 @@ static void send_ack(struct vmhad *d) {
                 return;         /* a host on its way down vouches for no one */
         struct wire_ack a = { .ring_id = d->in.ring_id, .disk_ok = survival_own_disk_ok(&d->in, vmha_now_ms()),
                               .memory_mib = d->cfg.vm_memory_mib, .emergency = in_emergency(d) };
-        uint8_t buf[WIRE_ACK_SIZE];
+        uint8_t buf[WIRE_ACK_MAX_SIZE];
+        size_t len;
 
         memcpy(a.view, d->in.members.bits, DISK_VIEW_BYTES);
-        wire_ack_encode(&a, buf);
-        send_wire(d, WIRE_ACK, buf, sizeof(buf), NULL);
+        len = wire_ack_encode(&a, buf);
+        send_wire(d, WIRE_ACK, buf, len, NULL);
 }
 
 static void send_snapshot(struct vmhad *d) {

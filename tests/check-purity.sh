@@ -9,7 +9,7 @@ cd "$srcdir" || exit 1
 
 # libc headers the pure code may use: no I/O, no clocks, no threads.
 libc='assert|ctype|endian|errno|inttypes|limits|math|stdarg|stdbool|stddef|stdint|stdio|stdlib|string|zlib'
-pure_project='core/[a-z0-9_]+|planner/[a-z0-9_]+|heartbeat/disk_format'
+pure_project='core/[a-z0-9_]+|planner/[a-z0-9_]+|heartbeat/disk_format|fence/emergency'
 
 n=0
 failed=0
@@ -31,10 +31,11 @@ check() {
 check core/ core/*.c core/*.h
 check planner/ planner/*.c planner/*.h
 check "the heartbeat codec" heartbeat/disk_format.c heartbeat/disk_format.h
+check "the emergency-mode rules" fence/emergency.c fence/emergency.h
 # stdio is allowed for snprintf only: nothing pure opens a file.
 n=$((n + 1))
 bad=$(grep -HnE '\b(fopen|fread|fwrite|printf|fprintf|puts|open|read|write|clock_gettime|time|sleep|usleep|pthread_[a-z_]+|malloc_trim)\(' \
-      core/*.c planner/*.c heartbeat/disk_format.c | grep -vE '(snprintf|vsnprintf)\(' | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)')
+      core/*.c planner/*.c heartbeat/disk_format.c fence/emergency.c | grep -vE '(snprintf|vsnprintf)\(' | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)')
 if [ -z "$bad" ]; then
     echo "ok $n - the pure code calls no I/O, clock or thread function"
 else

@@ -50,12 +50,12 @@ static void test_garbled_headers_are_refused(void **state) {
 
 static void test_ack_round_trips_and_checks_its_size(void **state) {
         struct wire_ack a = { .ring_id = 42, .disk_ok = true, .emergency = true, .memory_mib = 65536 }, out;
-        uint8_t buf[WIRE_ACK_SIZE];
+        uint8_t buf[WIRE_ACK_FIXED_SIZE];
 
         (void)state;
         disk_view_set(a.view, 1);
         disk_view_set(a.view, 3);
-        wire_ack_encode(&a, buf);
+        assert_int_equal(wire_ack_encode(&a, buf), sizeof(buf));
         assert_int_equal(wire_ack_decode(buf, sizeof(buf), &out), 0);
         assert_int_equal(out.ring_id, 42);
         assert_true(out.disk_ok);
@@ -71,11 +71,37 @@ static void test_ack_round_trips_and_checks_its_size(void **state) {
         assert_int_equal(wire_ack_decode(buf, sizeof(buf), &out), -EBADMSG);
 }
 
+static void test_ack_echoes_the_latest_sequence_per_host(void **state) {
+        static struct wire_ack a, out;
+        uint8_t buf[WIRE_ACK_MAX_SIZE];
+        size_t len;
+
+        (void)state;
+        a.n_echo = 2;
+        a.echo[0] = (struct wire_echo){ .host = 1, .seq = 77 };
+        a.echo[1] = (struct wire_echo){ .host = 255, .seq = 1ull << 40 };
+        len = wire_ack_encode(&a, buf);
+        assert_int_equal(len, WIRE_ACK_FIXED_SIZE + 2 * WIRE_ACK_ECHO_SIZE);
+        assert_int_equal(wire_ack_decode(buf, len, &out), 0);
+        assert_int_equal(wire_ack_echo_for(&out, 1), 77);
+        assert_int_equal(wire_ack_echo_for(&out, 255), 1ull << 40);
+        assert_int_equal(wire_ack_echo_for(&out, 2), 0);
+        /* a count that does not match the length */
+        assert_int_equal(wire_ack_decode(buf, len - 1, &out), -EBADMSG);
+        /* the same host echoed twice */
+        buf[WIRE_ACK_FIXED_SIZE + WIRE_ACK_ECHO_SIZE] = 1;
+        assert_int_equal(wire_ack_decode(buf, len, &out), -EBADMSG);
+        /* host 0 */
+        buf[WIRE_ACK_FIXED_SIZE + WIRE_ACK_ECHO_SIZE] = 0;
+        assert_int_equal(wire_ack_decode(buf, len, &out), -EBADMSG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_header_round_trips),
                 cmocka_unit_test(test_garbled_headers_are_refused),
                 cmocka_unit_test(test_ack_round_trips_and_checks_its_size),
+                cmocka_unit_test(test_ack_echoes_the_latest_sequence_per_host),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

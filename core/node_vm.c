@@ -1,0 +1,321 @@
+/* The node engine's claims and takeover: which protected VM starts here.
+ *
+ * One pass goes IDLE -> WRITING -> CONFIRMING -> IDLE:
+ *   1. after each disk round, collect every claim block; plan on an
+ *      accepted collect (takeover.h) and write this host's whole block
+ *      with the new claims in it;
+ *   2. once that write completed, collect again and start only the VMs
+ *      whose claim is still the newest (takeover_confirm).
+ * The rules an exhaustive model of claims requires (DESIGN.md, "Claims"):
+ *   - a collect is accepted only when two passes agree (a multi-block read
+ *     is not an atomic snapshot);
+ *   - a collect in which any block could not be decoded blocks every
+ *     takeover: an unknown block may hold the newest claim;
+ *   - this host's block is only ever rewritten whole, one write at a time,
+ *     and a claim that lost (or whose write failed) stays in it: it is
+ *     never "retracted", and never taken for ownership either;
+ *   - at start the block is learned from the disk before anything is
+ *     written, so a reboot keeps every claim of the previous incarnation.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/node_internal.h"
+
+int node_vm_init(struct node *n) {
+        struct node_vms *v = &n->vm;
+
+        v->claims = calloc(NODE_MAX_CLAIMS, sizeof(*v->claims));
+        v->first = calloc(NODE_MAX_CLAIMS, sizeof(*v->first));
+        return v->claims && v->first ? 0 : -ENOMEM;
+}
+
+void node_vm_free(struct node *n) {
+        free(n->vm.claims);
+        free(n->vm.first);
+        free(n->vm.running);
+        n->vm.claims = n->vm.first = NULL;
+        n->vm.running = NULL;
+}
+
+void node_vm_set_running(struct node *n, const uint64_t *ids, size_t count) {
+        struct node_vms *v = &n->vm;
+
+        if (count > v->cap_running) {
+                uint64_t *r = realloc(v->running, count * sizeof(*r));
+                if (!r)
+                        abort();
+                v->running = r;
+                v->cap_running = count;
+        }
+        if (count)
+                memcpy(v->running, ids, count * sizeof(*ids));
+        v->n_running = count;
+}
+
+static bool running_here(const struct node *n, uint64_t vm_id) {
+        for (size_t i = 0; i < n->vm.n_running; i++)
+                if (n->vm.running[i] == vm_id)
+                        return true;
+        return false;
+}
+
+static void mark_running(struct node *n, uint64_t vm_id) {
+        uint64_t ids[NODE_MAX_CLAIMS];
+        size_t k = n->vm.n_running < NODE_MAX_CLAIMS - 1 ? n->vm.n_running : NODE_MAX_CLAIMS - 1;
+
+        if (running_here(n, vm_id))
+                return;
+        if (k)
+                memcpy(ids, n->vm.running, k * sizeof(*ids));
+        ids[k++] = vm_id;
+        node_vm_set_running(n, ids, k);
+}
+
+static void ask_collect(struct node *n, uint64_t now_ms) {
+        if (n->vm.read_outstanding)
+                return;
+        n->vm.read_outstanding = true;
+        n->vm.read_asked_ms = now_ms;
+        node_push(n, NODE_ACT_READ_CLAIMS);
+}
+
+static int claim_cmp(const void *a, const void *b) {
+        const struct takeover_claim *x = a, *y = b;
+
+        if (x->host_id != y->host_id)
+                return x->host_id < y->host_id ? -1 : 1;
+        if (x->vm_id != y->vm_id)
+                return x->vm_id < y->vm_id ? -1 : 1;
+        if (x->claim_seq != y->claim_seq)
+                return x->claim_seq < y->claim_seq ? -1 : 1;
+        return 0;
+}
+
+static void write_own_block(struct node *n) {
+        struct node_action *a = node_push(n, NODE_ACT_WRITE_CLAIMS);
+        struct disk_claim *c = node_own(n, (n->vm.n_own ? n->vm.n_own : 1) * sizeof(*c));
+
+        memcpy(c, n->vm.own, n->vm.n_own * sizeof(*c));
+        a->claims = c;
+        a->n_claims = n->vm.n_own;
+        n->vm.phase = NODE_CLAIMS_WRITING;
+}
+
+static void own_set(struct node *n, uint64_t vm_id, uint64_t seq) {
+        struct node_vms *v = &n->vm;
+
+        for (size_t i = 0; i < v->n_own; i++)
+                if (v->own[i].vm_id == vm_id) {
+                        v->own[i].claim_seq = seq;
+                        return;
+                }
+        if (v->n_own < NODE_MAX_CLAIMS)
+                v->own[v->n_own++] = (struct disk_claim){ .vm_id = vm_id, .claim_seq = seq };
+}
+
+static const char *vm_label(const struct node *n, uint64_t vm_id) {
+        const struct hastate_vm *vm = hastate_vm_find(n->state, vm_id);
+        return vm ? vm->name : "?";
+}
+
+static void announce_owner(struct node *n, uint64_t vm_id, uint64_t now_ms) {
+        struct hastate_msg m = { .type = HASTATE_MSG_VM_OWNER, .sender = n->cfg.self_id };
+        uint8_t buf[HASTATE_MSG_WIRE_MAX];
+        size_t used;
+
+        m.u.owner.vm_id = vm_id;
+        m.u.owner.owner = n->cfg.self_id;
+        if (hastate_msg_encode(&m, buf, sizeof(buf), &used) == 0)
+                node_send_wire(n, WIRE_CHANGE, buf, used, now_ms, NULL);
+}
+
+static void start_vm(struct node *n, uint64_t vm_id, uint64_t now_ms) {
+        struct node_action *a = node_push(n, NODE_ACT_START_VM);
+
+        a->vm_id = vm_id;
+        mark_running(n, vm_id);
+        announce_owner(n, vm_id, now_ms);
+}
+
+/* Whether the WAIT for (vm, from) was logged already; remembers it. */
+static bool wait_logged(struct node *n, uint64_t vm_id, uint32_t from) {
+        struct node_vms *v = &n->vm;
+        uint64_t key = vm_id * 257 + from;
+
+        for (size_t i = 0; i < v->n_wait_logged; i++)
+                if (v->wait_logged[i] == key)
+                        return true;
+        if (v->n_wait_logged == sizeof(v->wait_logged) / sizeof(v->wait_logged[0]))
+                v->n_wait_logged = 0;
+        v->wait_logged[v->n_wait_logged++] = key;
+        return false;
+}
+
+static void build_inputs(struct node *n, struct takeover_inputs *ti, struct takeover_vm *vms, size_t max) {
+        size_t k;
+
+        hastate_restart_list(n->state, vms, max, &k);
+        for (size_t i = 0; i < k; i++)
+                vms[i].running_here = running_here(n, vms[i].vm_id);
+        *ti = (struct takeover_inputs){ .survival = &n->in, .verdict = &n->verdict, .claims = n->vm.claims,
+                                        .n_claims = n->vm.n_claims, .vms = vms, .n_vms = k };
+}
+
+static void plan(struct node *n, uint64_t now_ms) {
+        static struct takeover_vm vms[HASTATE_MAX_VMS];
+        static struct takeover_action act[HASTATE_MAX_VMS];
+        struct takeover_inputs ti;
+        size_t count = 0;
+
+        if (!n->have_verdict || n->fencing)
+                return;
+        if (n->in.self_unarmed && !n->timing.unsafe.unarmed_owner)
+                return;         /* emergency mode: takes no ownership */
+        if (n->vm.blocked) {
+                if (!wait_logged(n, 0, 0))
+                        node_log(n, 4, "no takeover: %s", n->vm.blocked_why);
+                return;
+        }
+        build_inputs(n, &ti, vms, HASTATE_MAX_VMS);
+        if (takeover_plan(&ti, now_ms, act, HASTATE_MAX_VMS, &count) < 0)
+                return;
+        for (size_t i = 0; i < count; i++) {
+                struct takeover_action *a = &act[i];
+                struct node_action *t;
+
+                if (a->kind == TAKEOVER_WAIT) {
+                        if (!wait_logged(n, a->vm_id, a->from_host))
+                                node_log(n, 6, "%s: %s", vm_label(n, a->vm_id), a->reason);
+                        continue;
+                }
+                t = node_push(n, NODE_ACT_TAKEOVER);
+                t->vm_id = a->vm_id;
+                t->from = a->from_host;
+                if (a->kind == TAKEOVER_START) {
+                        node_log(n, 5, "%s: %s", vm_label(n, a->vm_id), a->reason);
+                        start_vm(n, a->vm_id, now_ms);
+                        continue;
+                }
+                node_log(n, 5, "claim %s seq %llu: %s", vm_label(n, a->vm_id), (unsigned long long)a->claim_seq,
+                         a->reason);
+                own_set(n, a->vm_id, a->claim_seq);
+                if (n->vm.n_pending < NODE_MAX_PENDING)
+                        n->vm.pending[n->vm.n_pending++] = (struct node_pending_claim){ a->vm_id, a->claim_seq };
+        }
+        if (n->vm.n_pending)
+                write_own_block(n);
+}
+
+static void confirm(struct node *n, uint64_t now_ms) {
+        static struct takeover_vm vms[HASTATE_MAX_VMS];
+        struct takeover_inputs ti;
+
+        build_inputs(n, &ti, vms, HASTATE_MAX_VMS);
+        for (size_t i = 0; i < n->vm.n_pending; i++) {
+                struct node_pending_claim *p = &n->vm.pending[i];
+                char reason[TAKEOVER_REASON_MAX];
+                int r = n->vm.blocked ? -EAGAIN
+                                      : takeover_confirm(&ti, now_ms, p->vm_id, p->seq, reason, sizeof(reason));
+
+                if (n->vm.blocked)
+                        snprintf(reason, sizeof(reason), "abort: %s", n->vm.blocked_why);
+                if (r == 0) {
+                        node_log(n, 5, "start %s: claim seq %llu is the newest", vm_label(n, p->vm_id),
+                                 (unsigned long long)p->seq);
+                        start_vm(n, p->vm_id, now_ms);
+                } else {
+                        node_log(n, 5, "%s: %s", vm_label(n, p->vm_id), reason);
+                }
+        }
+        n->vm.n_pending = 0;
+        n->vm.phase = NODE_CLAIMS_IDLE;
+}
+
+static void abort_pending(struct node *n, const char *why) {
+        for (size_t i = 0; i < n->vm.n_pending; i++)
+                node_log(n, 5, "%s: claim seq %llu unconfirmed: %s", vm_label(n, n->vm.pending[i].vm_id),
+                         (unsigned long long)n->vm.pending[i].seq, why);
+        n->vm.n_pending = 0;
+        n->vm.phase = NODE_CLAIMS_IDLE;
+}
+
+void node_vm_on_disk_read(struct node *n, uint64_t now_ms) {
+        if (!n->cfg.vms || n->fencing || n->vm.phase != NODE_CLAIMS_IDLE)
+                return;
+        n->vm.first_valid = false;
+        n->vm.read_tries = 0;
+        ask_collect(n, now_ms);
+}
+
+void node_vm_on_claims_written(struct node *n, bool ok, uint64_t done_ms, uint64_t now_ms) {
+        if (n->vm.phase != NODE_CLAIMS_WRITING)
+                return;
+        if (!ok) {
+                abort_pending(n, "the claim write failed");
+                return;
+        }
+        n->vm.written_ms = done_ms;
+        n->vm.phase = NODE_CLAIMS_CONFIRMING;
+        n->vm.first_valid = false;
+        n->vm.read_tries = 0;
+        n->vm.read_outstanding = false;
+        ask_collect(n, now_ms);
+}
+
+void node_vm_on_claims_read(struct node *n, const struct node_claims_read *r, uint64_t now_ms) {
+        struct node_vms *v = &n->vm;
+        size_t k = r->n_claims < NODE_MAX_CLAIMS ? r->n_claims : NODE_MAX_CLAIMS;
+        struct takeover_claim *sorted;
+
+        v->read_outstanding = false;
+        if (n->fencing)
+                return;
+        if (!r->ok) {
+                v->first_valid = false;
+                if (v->phase == NODE_CLAIMS_CONFIRMING)
+                        abort_pending(n, "the claims could not be re-read");
+                return;
+        }
+        sorted = node_own(n, (k ? k : 1) * sizeof(*sorted));
+        memcpy(sorted, r->claims, k * sizeof(*sorted));
+        qsort(sorted, k, sizeof(*sorted), claim_cmp);
+        if (!v->first_valid || v->n_first != k || v->first_unknown != r->n_unknown ||
+            memcmp(v->first, sorted, k * sizeof(*sorted)) != 0) {
+                /* First pass, or the two passes differ: a write landed in
+                 * between. Collect again, a bounded number of times. */
+                if (v->first_valid && ++v->read_tries >= 4) {
+                        v->first_valid = false;
+                        if (v->phase == NODE_CLAIMS_CONFIRMING)
+                                abort_pending(n, "the claim blocks kept changing under the re-read");
+                        return;
+                }
+                memcpy(v->first, sorted, k * sizeof(*sorted));
+                v->n_first = k;
+                v->first_unknown = (uint32_t)r->n_unknown;
+                v->first_valid = true;
+                ask_collect(n, now_ms);
+                return;
+        }
+        v->first_valid = false;
+        memcpy(v->claims, sorted, k * sizeof(*sorted));
+        v->n_claims = k;
+        v->collect_ms = r->done_ms;
+        v->blocked = r->n_unknown > 0;
+        if (v->blocked)
+                snprintf(v->blocked_why, sizeof(v->blocked_why),
+                         "the claim block of host %u cannot be read: it may hold a newer claim", r->unknown_hosts[0]);
+        if (!v->own_known) {
+                v->n_own = 0;
+                for (size_t i = 0; i < k; i++)
+                        if (sorted[i].host_id == n->cfg.self_id && v->n_own < NODE_MAX_CLAIMS)
+                                v->own[v->n_own++] = (struct disk_claim){ sorted[i].vm_id, sorted[i].claim_seq };
+                v->own_known = true;
+        }
+        if (v->phase == NODE_CLAIMS_CONFIRMING)
+                confirm(n, now_ms);
+        else if (v->phase == NODE_CLAIMS_IDLE)
+                plan(n, now_ms);
+}

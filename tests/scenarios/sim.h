@@ -1,0 +1,91 @@
+/* The scenario simulator's shared definitions.
+ *
+ * sim_world.c  the simulated world (Corosync, shared disk, watchdogs, VMs)
+ *              and the fake shell that drives one core/node.c engine per host
+ * sim_parse.c  the pool and events grammar (tests/scenarios/README)
+ * simulate.c   scenario mode, the randomized search, main()
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core_timing.h"
+#include "core/hastate.h"
+#include "core/node.h"
+
+#define MAXH 8
+#define MAXVM 24
+#define MAXEV 256
+#define TICK_MS 10
+
+enum ev_kind {
+        EV_NET, EV_PARTITION, EV_HEAL, EV_DISK, EV_POWER, EV_FREEZE, EV_TIEBREAK,
+        EV_ASSERT_RUNNING, EV_ASSERT_POWER,
+        EV_STALL,               /* vmhad stops right after its next slot write completes */
+        EV_ACKDELAY,            /* CPG messages from hN arrive arg ms late */
+        EV_CORRUPT,             /* hN's slot / claims / mailbox reads back undecodable */
+        EV_REPAIR,              /* ... and decodes again */
+        EV_REBOOTFAIL,          /* hN's reboot() fails: it runs on until its watchdog fires */
+        EV_NOWATCHDOG,          /* hN's next start finds no watchdog */
+};
+
+enum disk_access { DISK_ACCESS_OK, DISK_ACCESS_FAIL, DISK_ACCESS_HANG };
+
+enum corrupt_what { CORRUPT_SLOT = 1, CORRUPT_CLAIMS = 2, CORRUPT_MAILBOX = 4 };
+
+struct event {
+        uint64_t t;
+        int line;
+        enum ev_kind kind;
+        int host;               /* 0 = all, where allowed */
+        int arg;                /* up/down, on/off, disk access, delay, corrupt_what */
+        int vm;                 /* assert running */
+        uint64_t dur;           /* freeze, stall */
+        int group[MAXH + 1];    /* partition: group per host */
+        char text[128];
+};
+
+struct vm_def {
+        char name[16];
+        int home;               /* 0: placed by the master, no claim at time 0 */
+        enum hastate_priority prio;
+};
+
+struct scenario {
+        char name[128];
+        uint32_t timeout_ms;
+        int nhosts;
+        bool tiebreak;
+        uint32_t wd_late_ms;
+        int64_t skew[MAXH + 1];
+        int64_t phase[MAXH + 1];        /* -1: default */
+        int nvms;
+        struct vm_def vms[MAXVM];
+        struct core_unsafe_knobs knobs;
+        bool expect_s1;
+        uint64_t end_ms;
+        int nev;
+        struct event ev[MAXEV];
+};
+
+struct world;
+
+/* sim_world.c */
+struct world *world_new(const struct scenario *sc, bool quiet);
+void world_run(struct world *w);
+void world_free(struct world *w);
+const char *world_log(const struct world *w);
+bool world_s1_violation(const struct world *w);
+bool world_s2_violation(const struct world *w);
+bool world_assert_failed(const struct world *w);
+
+/* sim_parse.c */
+int parse_pool(struct scenario *sc, const char *file);
+int parse_events(struct scenario *sc, const char *file);
+bool knobs_any(const struct core_unsafe_knobs *k);
+/* Sets the knob named name; false when there is none. */
+bool knob_set(struct core_unsafe_knobs *k, const char *name);
+/* " --knob NAME" for every knob set, into buf. */
+void knobs_format(const struct core_unsafe_knobs *k, char *buf, size_t len);
+void describe_event(struct event *e);

@@ -1,0 +1,102 @@
+/* The simulated world's private state, shared by sim_world.c (the world,
+ * Corosync, the engine's actions) and sim_disk.c (the disk thread). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/node.h"
+#include "tests/scenarios/sim.h"
+
+#define MAXMSG 4096
+
+struct instance {
+        int vm, host;
+        bool alive;
+};
+
+struct delivery {
+        uint64_t due;
+        int from, to;
+        uint8_t *data;
+        size_t len;
+};
+
+struct host {
+        int id;
+        bool powered, frozen;
+        uint64_t frozen_until, frozen_at;
+        bool net_up, tb_link;
+        int group;
+        enum disk_access disk;
+        bool hung;
+        uint64_t hung_since;
+        bool rebootfail, nowatchdog;
+        uint64_t stall_for;             /* armed: stall after the next slot write */
+        bool stalled;
+        uint64_t stalled_until;
+        struct node_event deferred;     /* the write completion handled after the stall */
+        bool has_deferred;
+        uint32_t ackdelay_ms;
+
+        /* Corosync */
+        struct core_view members;
+        uint64_t ring;
+        bool quorate;
+        bool pending, force_reform;
+        struct core_view pend_target;
+        uint64_t pend_due;
+
+        /* the engine and its disk thread */
+        struct node *node;
+        uint64_t next_io, next_tick, seq, incarnation;
+        struct disk_slot next_slot;
+        bool fence_pending;
+        uint64_t fence_due;
+        struct disk_mailbox outbox[MAXH + 1];
+        bool outbox_pending[MAXH + 1];
+        bool claims_write_pending;
+        uint64_t claims_write_due;
+        struct disk_claim claims_to_write[MAXVM];
+        int n_claims_to_write;
+        bool claims_read_pending;
+        uint64_t claims_read_due;
+
+        /* watchdog */
+        bool wd_armed;
+        uint64_t last_feed;
+};
+
+struct world {
+        const struct scenario *sc;
+        struct core_timing timing;
+        uint64_t now;
+        uint64_t detect_ms, rejoin_ms;
+        struct host h[MAXH + 1];
+        struct disk_slot slot[MAXH + 1];
+        bool slot_written[MAXH + 1];
+        struct disk_mailbox mbox[MAXH + 1];
+        struct disk_claim claims[MAXH + 1][MAXVM];
+        int nclaims[MAXH + 1];
+        int corrupt[MAXH + 1];          /* enum corrupt_what bits: as every host reads it */
+        struct instance inst[1024];
+        int ninst;
+        struct delivery q[MAXMSG];
+        int nq;
+        uint64_t ring_counter, incarnation_counter;
+        bool s1_violation, s2_violation, assert_failed;
+        bool s1_flagged[MAXVM];
+        char *log;
+        size_t log_len, log_cap;
+        bool quiet_log;         /* random mode: keep only violations */
+};
+
+void logf_(struct world *w, int host, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Hands ev to h's engine and carries out what it asks. */
+void deliver(struct world *w, struct host *h, const struct node_event *ev);
+
+/* sim_disk.c */
+void disk_write_slot(struct world *w, struct host *h);
+void disk_read(struct world *w, struct host *h);
+void disk_round(struct world *w, struct host *h);
+void claims_io(struct world *w, struct host *h);
