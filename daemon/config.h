@@ -5,7 +5,9 @@
  * the watchdog and who may talk to the daemon. Everything that changes at
  * run time (protected VMs, priorities, maintenance) is replicated state,
  * not configuration. A bad file is refused whole, with the file, line and
- * key of the first problem; the daemon does not start on it.
+ * key of the first problem; the daemon does not start on it. Comments start
+ * a line with '#' or ';', or follow a value after whitespace
+ * ("timeout = 5  # seconds").
  */
 #pragma once
 
@@ -41,6 +43,9 @@ struct vmha_config {
 };
 
 #define VMHA_CONFIG_ERROR_MAX 512
+/* The longest line, without its newline: inih's line buffer. A longer line
+ * is refused, never cut. */
+#define VMHA_CONFIG_LINE_MAX 199
 
 /* Fills cfg with the defaults. */
 void vmha_config_defaults(struct vmha_config *cfg);
