@@ -12,6 +12,7 @@
  * fall back to a default.
  */
 #include "daemon/config.h"
+#include "heartbeat/disk_device.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,10 +51,8 @@ static int copy_string(char *dst, size_t dst_len, const char *value, char *msg, 
 }
 
 static int parse_device(struct vmha_config *c, const char *v, char *msg, size_t len) {
-        if (v[0] != '/' && strncmp(v, "LABEL=", 6) && strncmp(v, "UUID=", 5) && strncmp(v, "PARTUUID=", 9)) {
-                snprintf(msg, len, "'%s' is neither an absolute path nor LABEL=, UUID= or PARTUUID=", v);
+        if (disk_device_spec_check(v, msg, len) < 0)
                 return -EINVAL;
-        }
         return copy_string(c->heartbeat_device, sizeof(c->heartbeat_device), v, msg, len);
 }
 
@@ -326,38 +325,80 @@ static int finish(struct parse_ctx *ctx, const char *name, struct vmha_config *c
         return 0;
 }
 
-/* The whole file, NUL-terminated, so that the line reader sees every byte. */
-static int read_config_file(const char *path, char **text, size_t *len, char *err, size_t err_len) {
-        char *buf = NULL;
-        size_t n = 0, cap = 0;
-        FILE *f;
-        int r = 0;
+static const char *file_type_name(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFDIR:
+                return "a directory";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "not a regular file";
+        }
+}
 
-        f = fopen(path, "re");
-        if (!f) {
+/* The whole file, NUL-terminated, so that the line reader sees every byte.
+ * Only a regular file is read: O_NONBLOCK keeps the open of a FIFO from
+ * waiting for a writer, and fstat() refuses it, a directory or a device
+ * (/dev/zero would never end) before anything is read. */
+static int read_config_file(const char *path, char **text, size_t *len, char *err, size_t err_len) {
+        struct stat st;
+        char *buf = NULL;
+        size_t n = 0;
+        int fd, r = 0;
+
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) {
                 r = -errno;
                 snprintf(err, err_len, "%s: %s", path, strerror(-r));
                 return r;
         }
-        for (;;) {
-                if (n + 4096 > cap) {
-                        char *t = realloc(buf, cap + 8192);
-                        if (!t) {
-                                r = -ENOMEM;
-                                snprintf(err, err_len, "%s: out of memory", path);
-                                goto out;
-                        }
-                        buf = t;
-                        cap += 8192;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "%s: %s", path, strerror(-r));
+                goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+                snprintf(err, err_len, "%s: is %s, not a configuration file (expected a regular file)", path,
+                         file_type_name(st.st_mode));
+                goto out;
+        }
+        if (st.st_size > VMHA_CONFIG_FILE_MAX) {
+                r = -EFBIG;
+                snprintf(err, err_len, "%s: %lld bytes is too large for a configuration file (at most %d)", path,
+                         (long long)st.st_size, VMHA_CONFIG_FILE_MAX);
+                goto out;
+        }
+        buf = malloc(VMHA_CONFIG_FILE_MAX + 2);
+        if (!buf) {
+                r = -ENOMEM;
+                snprintf(err, err_len, "%s: out of memory", path);
+                goto out;
+        }
+        /* Up to one byte past the limit, in case the file grew since fstat(). */
+        while (n <= VMHA_CONFIG_FILE_MAX) {
+                ssize_t got = read(fd, buf + n, VMHA_CONFIG_FILE_MAX + 1 - n);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        r = -errno;
+                        snprintf(err, err_len, "%s: %s", path, strerror(-r));
+                        goto out;
                 }
-                size_t got = fread(buf + n, 1, cap - n - 1, f);
-                n += got;
                 if (got == 0)
                         break;
+                n += (size_t)got;
         }
-        if (ferror(f)) {
-                r = -EIO;
-                snprintf(err, err_len, "%s: read error", path);
+        if (n > VMHA_CONFIG_FILE_MAX) {
+                r = -EFBIG;
+                snprintf(err, err_len, "%s: too large for a configuration file (at most %d bytes)", path,
+                         VMHA_CONFIG_FILE_MAX);
                 goto out;
         }
         buf[n] = 0;
@@ -366,7 +407,7 @@ static int read_config_file(const char *path, char **text, size_t *len, char *er
         buf = NULL;
 out:
         free(buf);
-        fclose(f);
+        close(fd);
         return r;
 }
 

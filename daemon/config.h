@@ -28,7 +28,7 @@ enum vmha_fence_action {
 };
 
 struct vmha_config {
-        char heartbeat_device[PATH_MAX];        /* path, LABEL=, UUID=, PARTUUID= */
+        char heartbeat_device[PATH_MAX];        /* path, LABEL=, UUID=, PARTUUID=, PARTLABEL= */
         uint32_t timeout_ms;                    /* 2000..600000, default 5000 */
         char tiebreak_target[64];               /* IPv4/IPv6 address, or empty */
         enum vmha_driver driver;
@@ -46,6 +46,8 @@ struct vmha_config {
 /* The longest line, without its newline: inih's line buffer. A longer line
  * is refused, never cut. */
 #define VMHA_CONFIG_LINE_MAX 199
+/* A larger file is no configuration file. */
+#define VMHA_CONFIG_FILE_MAX (1024 * 1024)
 
 /* Fills cfg with the defaults. */
 void vmha_config_defaults(struct vmha_config *cfg);
@@ -53,7 +55,8 @@ void vmha_config_defaults(struct vmha_config *cfg);
 /* Parses the file at path (or text, naming it name in messages) into cfg,
  * on top of the defaults. Returns 0, or -EINVAL with err set to
  * "FILE:LINE: [section] key: problem", or -errno when the file cannot be
- * read. cfg is left untouched on error. */
+ * read (-EISDIR for a directory, -EINVAL for a device, FIFO or socket:
+ * only a regular file is read). cfg is left untouched on error. */
 int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_t err_len);
 int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
                              char *err, size_t err_len);

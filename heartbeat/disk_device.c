@@ -3,27 +3,47 @@
 
 #include <blkid/blkid.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int disk_device_resolve(const char *spec, char **path) {
-        static const char *const tags[] = { "LABEL=", "UUID=", "PARTUUID=", "PARTLABEL=" };
-        const char *eq = strchr(spec, '=');
-        char *p;
+static const char *const tags[] = { "LABEL=", "UUID=", "PARTUUID=", "PARTLABEL=" };
 
-        if (!*spec)
+int disk_device_spec_check(const char *spec, char *why, size_t why_len) {
+        const char *eq = strchr(spec, '=');
+
+        if (!*spec) {
+                snprintf(why, why_len, "must not be empty");
                 return -EINVAL;
-        if (eq && spec[0] != '/') {
-                bool known = false;
-                for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
-                        if (strncmp(spec, tags[i], strlen(tags[i])) == 0)
-                                known = true;
-                if (!known || eq[1] == 0)
-                        return -EINVAL;
+        }
+        if (spec[0] == '/')
+                return 0;
+        if (eq) {
+                for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+                        if (strncmp(spec, tags[i], strlen(tags[i])) != 0)
+                                continue;
+                        if (eq[1] == 0) {
+                                snprintf(why, why_len, "'%s' has no value", spec);
+                                return -EINVAL;
+                        }
+                        return 0;
+                }
+                snprintf(why, why_len, "'%.*s' is not a device tag (expected %s)", (int)(eq - spec + 1), spec,
+                         DISK_DEVICE_TAGS);
+                return -EINVAL;
+        }
+        snprintf(why, why_len, "'%s' is neither an absolute path nor %s", spec, DISK_DEVICE_TAGS);
+        return -EINVAL;
+}
+
+int disk_device_resolve(const char *spec, char **path) {
+        char why[256], *p;
+
+        if (disk_device_spec_check(spec, why, sizeof(why)) < 0)
+                return -EINVAL;
+        if (spec[0] != '/') {
                 p = blkid_evaluate_tag(spec, NULL, NULL);
                 if (!p)
                         return -ENOENT;

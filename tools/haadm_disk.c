@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define IO_TIMEOUT_MS 5000u
 
@@ -39,16 +40,33 @@ static const char disk_usage[] =
         "       2 on usage or I/O errors.\n"
         "       --json             one JSON object instead of tables\n"
         "\n"
-        "DEVICE is a path or LABEL=..., UUID=..., PARTUUID=... (resolved with libblkid).\n";
+        "DEVICE is a path or LABEL=..., UUID=..., PARTUUID=..., PARTLABEL=... (resolved with\n"
+        "libblkid).\n";
 
+/* On the command line a path may be relative to the current directory;
+ * otherwise a device name is checked as vmha.conf checks it. */
 static int open_device(const char *spec, enum disk_io_mode mode, struct disk_io **io) {
-        char *path = NULL;
-        int r = disk_device_resolve(spec, &path);
+        char *abs = NULL, *path = NULL, why[512];
+        int r;
 
-        if (r == -EINVAL)
-                return haadm_usage_error("%s: not a device path or LABEL=, UUID=, PARTUUID= tag", spec);
-        if (r < 0)
+        if (spec[0] && spec[0] != '/' && !strchr(spec, '=')) {
+                char *cwd = get_current_dir_name();
+                if (!cwd || asprintf(&abs, "%s/%s", cwd, spec) < 0) {
+                        free(cwd);
+                        return haadm_usage_error("%s: cannot make an absolute path: %s", spec, strerror(errno));
+                }
+                free(cwd);
+        }
+        if (disk_device_spec_check(abs ? abs : spec, why, sizeof(why)) < 0) {
+                free(abs);
+                return haadm_usage_error("device %s", why);
+        }
+        r = disk_device_resolve(abs ? abs : spec, &path);
+        free(abs);
+        if (r == -ENOENT)
                 return haadm_usage_error("%s: no such device", spec);
+        if (r < 0)
+                return haadm_usage_error("%s: %s", spec, strerror(-r));
         r = disk_io_open(path, mode, io);
         if (r < 0) {
                 haadm_usage_error("%s: cannot open%s: %s", path,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -87,7 +88,7 @@ static void test_errors_name_file_line_and_key(void **state) {
         expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 1\n",
                      "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1' is not a number of seconds in 2..600");
         expect_error("[heartbeat]\ndevice = sdb\n",
-                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'sdb' is neither an absolute path nor LABEL=, UUID= or PARTUUID=");
+                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'sdb' is neither an absolute path nor LABEL=, UUID=, PARTUUID= or PARTLABEL=");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = kvm\n",
                      "/etc/vmha/vmha.conf:4: [daemon] driver: unknown driver 'kvm' (expected xen or sim)");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\ntiebreak_target = 300.1.1.1\n",
@@ -202,6 +203,49 @@ static void test_inline_comments_after_a_value_are_ignored(void **state) {
                      "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '# five' is not a number of seconds in 2..600");
 }
 
+static void test_device_names_follow_the_shared_rule(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        expect_error("[heartbeat]\ndevice = LABEL=\n", "/etc/vmha/vmha.conf:2: [heartbeat] device: 'LABEL=' has no value");
+        expect_error("[heartbeat]\ndevice = PARTUUID=\n",
+                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'PARTUUID=' has no value");
+        expect_error("[heartbeat]\ndevice = SERIAL=abc\n",
+                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'SERIAL=' is not a device tag "
+                     "(expected LABEL=, UUID=, PARTUUID= or PARTLABEL=)");
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = PARTLABEL=vmha-hb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)), 0);
+        assert_string_equal(c.heartbeat_device, "PARTLABEL=vmha-hb");
+}
+
+static void expect_load_refused(const char *path, int code, const char *message) {
+        struct vmha_config c;
+        char want[VMHA_CONFIG_ERROR_MAX];
+
+        memset(&c, 0x5a, sizeof(c));
+        assert_int_equal(vmha_config_load(path, &c, err, sizeof(err)), code);
+        snprintf(want, sizeof(want), "%s: is %s, not a configuration file (expected a regular file)", path, message);
+        assert_string_equal(err, want);
+        assert_int_equal(((unsigned char *)&c)[0], 0x5a);
+}
+
+static void test_load_reads_only_a_regular_file(void **state) {
+        char dir[] = "/var/tmp/vmha-test-conf.XXXXXX", fifo[sizeof(dir) + 8];
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        expect_load_refused(dir, -EISDIR, "a directory");
+        /* A FIFO without a writer: refused at once, not waited on. */
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        expect_load_refused(fifo, -EINVAL, "a FIFO");
+        /* /dev/zero never ends; /dev/null reads as an empty file. */
+        expect_load_refused("/dev/zero", -EINVAL, "a character device");
+        expect_load_refused("/dev/null", -EINVAL, "a character device");
+        unlink(fifo);
+        rmdir(dir);
+}
+
 static void test_load_reads_a_real_file_and_reports_missing_ones(void **state) {
         char path[] = "/var/tmp/vmha-test-conf.XXXXXX";
         struct vmha_config c;
@@ -230,6 +274,8 @@ int main(void) {
                 cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
+                cmocka_unit_test(test_device_names_follow_the_shared_rule),
+                cmocka_unit_test(test_load_reads_only_a_regular_file),
                 cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
