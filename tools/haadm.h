@@ -13,6 +13,9 @@ enum {
         HAADM_EXIT_NODAEMON = 3,  /* vmhad is not running */
 };
 
+/* vmhad's replies nest a few levels (status: hosts[], each an object). */
+#define HAADM_REPLY_DEPTH 16
+
 /* Prints "haadm: MESSAGE" on stderr and returns HAADM_EXIT_USAGE. */
 int haadm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

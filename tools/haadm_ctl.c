@@ -7,6 +7,7 @@
  * pointer to systemctl.
  */
 #include "daemon/ipc_proto.h"
+#include "daemon/json_strict.h"
 #include "tools/haadm.h"
 
 #include <errno.h>
@@ -60,21 +61,31 @@ static json_object *call(const struct ipc_request *req, int *status) {
                 goto out;
         }
         {
-                struct json_tokener *tok = json_tokener_new();
+                struct json_strict_error jerr;
                 size_t len = (size_t)n - sizeof(struct qb_ipc_response_header);
-                reply = json_tokener_parse_ex(tok, buf + sizeof(struct qb_ipc_response_header), (int)len);
-                json_tokener_free(tok);
-        }
-        if (!reply || !json_object_is_type(reply, json_type_object)) {
-                json_object_put(reply);
-                reply = NULL;
-                *status = haadm_usage_error("vmhad sent a malformed reply");
+                if (json_strict_parse_object(buf + sizeof(struct qb_ipc_response_header), len, HAADM_REPLY_DEPTH,
+                                             &reply, &jerr) < 0) {
+                        reply = NULL;
+                        *status = haadm_usage_error("vmhad sent a malformed reply: %s", jerr.msg);
+                }
         }
 out:
         free(json);
         free(buf);
         qb_ipcc_disconnect(c);
         return reply;
+}
+
+/* A VM or host name from the command line, checked with the daemon's rule;
+ * a bad one is named (safely shown) on stderr. */
+static bool name_ok(const char *name, const char *cmd, const char *what) {
+        char shown[128];
+
+        if (vmha_name_valid(name, strlen(name)))
+                return true;
+        haadm_usage_error("%s: '%s' is not a valid %s name (" VMHA_NAME_RULE ")", cmd,
+                          vmha_text_show(name, strlen(name), shown, sizeof(shown)), what);
+        return false;
 }
 
 static bool reply_ok(json_object *r) {
@@ -342,9 +353,8 @@ static int vm_set(int argc, char **argv) {
         }
         if (optind >= argc)
                 return haadm_usage_error("vm set: missing NAME\n%s", vm_usage);
-        if (!ipc_name_valid(argv[optind]))
-                return haadm_usage_error("vm set: '%s' is not a valid VM name (1-63 letters, digits, '.', '_', '-')",
-                                         argv[optind]);
+        if (!name_ok(argv[optind], "vm set", "VM"))
+                return HAADM_EXIT_USAGE;
         snprintf(req.vm, sizeof(req.vm), "%s", argv[optind++]);
         if (optind < argc)
                 return haadm_usage_error("vm set: unexpected argument '%s'", argv[optind]);
@@ -386,8 +396,8 @@ int haadm_vm_main(int argc, char **argv) {
                 char done[128];
                 if (argc != 3)
                         return haadm_usage_error("usage: haadm vm remove NAME");
-                if (!ipc_name_valid(argv[2]))
-                        return haadm_usage_error("vm remove: '%s' is not a valid VM name", argv[2]);
+                if (!name_ok(argv[2], "vm remove", "VM"))
+                        return HAADM_EXIT_USAGE;
                 snprintf(req.vm, sizeof(req.vm), "%s", argv[2]);
                 snprintf(done, sizeof(done), "%s is no longer protected", req.vm);
                 return run_change(&req, done);
@@ -418,8 +428,8 @@ static int host_fence(int argc, char **argv) {
         }
         if (!host)
                 return haadm_usage_error("host fence: missing HOST\n%s", host_usage);
-        if (!ipc_name_valid(host))
-                return haadm_usage_error("host fence: '%s' is not a valid host name", host);
+        if (!name_ok(host, "host fence", "host"))
+                return HAADM_EXIT_USAGE;
         if (!yes) {
                 if (!isatty(STDIN_FILENO))
                         return haadm_usage_error("host fence: not on a terminal; confirm with --yes");
@@ -449,8 +459,8 @@ int haadm_host_main(int argc, char **argv) {
                 return host_fence(argc - 1, argv + 1);
         if (argc != 4 || strcmp(argv[1], "maintenance") != 0)
                 return haadm_usage_error("%s", host_usage);
-        if (!ipc_name_valid(argv[2]))
-                return haadm_usage_error("host maintenance: '%s' is not a valid host name", argv[2]);
+        if (!name_ok(argv[2], "host maintenance", "host"))
+                return HAADM_EXIT_USAGE;
         if (strcmp(argv[3], "on") == 0)
                 req.on = true;
         else if (strcmp(argv[3], "off") != 0)

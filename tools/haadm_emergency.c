@@ -14,6 +14,7 @@
  */
 #include "daemon/config.h"
 #include "daemon/ipc_proto.h"
+#include "daemon/json_strict.h"
 #include "fence/emergency.h"
 #include "heartbeat/disk_device.h"
 #include "heartbeat/disk_region.h"
@@ -300,10 +301,11 @@ static void *daemon_probe_fn(void *arg) {
                 iov[1] = (struct iovec){ .iov_base = json, .iov_len = strlen(json) };
                 n = qb_ipcc_sendv_recv(conn, iov, 2, buf, sizeof(buf), (int32_t)DAEMON_TIMEOUT_MS);
                 if (n > (ssize_t)sizeof(struct qb_ipc_response_header)) {
-                        struct json_tokener *tok = json_tokener_new();
-                        dp->reply = json_tokener_parse_ex(tok, buf + sizeof(struct qb_ipc_response_header),
-                                                          (int)(n - (ssize_t)sizeof(struct qb_ipc_response_header)));
-                        json_tokener_free(tok);
+                        struct json_strict_error jerr;
+                        if (json_strict_parse_object(buf + sizeof(struct qb_ipc_response_header),
+                                                     (size_t)n - sizeof(struct qb_ipc_response_header),
+                                                     HAADM_REPLY_DEPTH, &dp->reply, &jerr) < 0)
+                                dp->reply = NULL;
                 }
         }
         free(json);

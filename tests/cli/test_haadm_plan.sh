@@ -211,6 +211,62 @@ usage_error "--grow without a size is rejected" '--grow: expected VM=MIB' \
 usage_error "starting a running VM is rejected" '--start: vm-a is already running' \
     plan --input "$FIX/pool.json" --start vm-a@h2
 
+# ---- strict JSON: what json-c alone would take ----
+# lax NAME TEXT: writes TEXT (printf format) to $tmp/NAME.json
+lax() { printf "$2" >"$tmp/$1.json"; }
+lax dupkey '{"hosts": [{"name": "a", "memory_mib": 1024, "memory_mib": 99999}], "vms": []}\n'
+usage_error "a key given twice is rejected with its position" \
+    'dupkey.json: malformed JSON at line 1, column 46: key "memory_mib" appears twice in one object' \
+    plan --input "$tmp/dupkey.json"
+lax dupescaped '{"hosts": [], "vms": [], "h\\u006fsts": []}\n'
+usage_error "a key given twice under another spelling is rejected" 'key "hosts" appears twice in one object' \
+    plan --input "$tmp/dupescaped.json"
+lax comma '{"hosts": [{"name": "a", "memory_mib": 1024},], "vms": []}\n'
+usage_error "a trailing comma is rejected" 'comma.json: malformed JSON at line 1, column 46' \
+    plan --input "$tmp/comma.json"
+lax comment '{"hosts": [], // none yet\n "vms": []}\n'
+usage_error "a comment is rejected" 'comment.json: malformed JSON at line 1, column 15' \
+    plan --input "$tmp/comment.json"
+lax squote "{'hosts': [], \"vms\": []}\n"
+usage_error "a single-quoted string is rejected" 'single-quoted strings are not JSON' \
+    plan --input "$tmp/squote.json"
+lax top42 '42\n'
+usage_error "a bare number at the top level gets a clear message" \
+    'top42.json: expected a JSON object at the top level' plan --input "$tmp/top42.json"
+lax toparr '[{"hosts": []}]\n'
+usage_error "an array at the top level gets the same message" \
+    'toparr.json: expected a JSON object at the top level' plan --input "$tmp/toparr.json"
+
+# ---- names: the rule haadm vm set and vmhad use ----
+lax esc '{"hosts": [{"name": "h\\u001b[31m", "memory_mib": 1024}], "vms": []}\n'
+run plan --input "$tmp/esc.json"
+if [ "$rc" -eq 2 ] && grep -qF 'hosts[0].name: invalid name "h\x1b[31m" (1-63 letters' "$tmp/err" &&
+    ! grep -q $'\x1b' "$tmp/err"; then
+    pass "a name with an escape sequence is rejected, and the message shows it escaped"
+else
+    fail "a name with an escape sequence is rejected, and the message shows it escaped"
+fi
+lax nul '{"hosts": [{"name": "h\\u0000a", "memory_mib": 1024}, {"name": "h\\u0000b", "memory_mib": 1024}], "vms": []}\n'
+usage_error "a name with a NUL is rejected (h\\0a and h\\0b would collide)" 'hosts[0].name: invalid name' \
+    plan --input "$tmp/nul.json"
+lax comma_name '{"hosts": [{"name": "a,b", "memory_mib": 1024}], "vms": []}\n'
+usage_error "a host name with a comma (which --fail could not name) is rejected" \
+    'hosts[0].name: invalid name "a,b"' plan --input "$tmp/comma_name.json"
+lax utf8 '{"hosts": [{"name": "h\xc3\xa9", "memory_mib": 1024}], "vms": []}\n'
+usage_error "a non-ASCII name is rejected" 'hosts[0].name: invalid name' plan --input "$tmp/utf8.json"
+lax latin1 '{"hosts": [{"name": "h\xe9", "memory_mib": 1024}], "vms": []}\n'
+usage_error "bytes that are not UTF-8 are rejected before any output" 'latin1.json: malformed JSON at line 1' \
+    plan --input "$tmp/latin1.json"
+lax vmname '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "-v", "memory_mib": 1}]}\n'
+usage_error "a VM name starting with '-' is rejected" 'vms[0].name: invalid name "-v"' plan --input "$tmp/vmname.json"
+lax state '{"hosts": [{"name": "h1", "memory_mib": 1024, "state": "\\u001b[2J"}], "vms": []}\n'
+run plan --input "$tmp/state.json"
+if [ "$rc" -eq 2 ] && grep -qF 'hosts[0].state: unknown state' "$tmp/err" && ! grep -q $'\x1b' "$tmp/err"; then
+    pass "an unknown value is quoted without its control characters"
+else
+    fail "an unknown value is quoted without its control characters"
+fi
+
 # ---- help ----
 run plan --help
 if [ "$rc" -eq 0 ] && grep -qF -- "--fail H1,H2" "$tmp/out" && grep -qF -- "--evacuate HOST" "$tmp/out" &&
