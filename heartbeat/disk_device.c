@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const tags[] = { "LABEL=", "UUID=", "PARTUUID=", "PARTLABEL=" };
@@ -55,6 +56,26 @@ int disk_device_resolve(const char *spec, char **path) {
                 return -ENOMEM;
         *path = p;
         return 0;
+}
+
+const char *disk_device_open_error(const char *path, int r, char *buf, size_t len) {
+        struct stat st;
+        const char *what = "neither a block device nor a file";
+
+        if (r != -EISDIR && r != -ENOTBLK)
+                return strerror(-r);
+        if (r == -EISDIR)
+                return "is a directory, not a block device or file";
+        if (stat(path, &st) == 0) {
+                if (S_ISCHR(st.st_mode))
+                        what = "a character device";
+                else if (S_ISFIFO(st.st_mode))
+                        what = "a FIFO";
+                else if (S_ISSOCK(st.st_mode))
+                        what = "a socket";
+        }
+        snprintf(buf, len, "is %s, not a block device or file", what);
+        return buf;
 }
 
 int disk_device_probe(const char *path, char *what, size_t what_len) {

@@ -22,6 +22,11 @@ int disk_device_spec_check(const char *spec, char *why, size_t why_len);
  * it. */
 int disk_device_resolve(const char *spec, char **path);
 
+/* What path is when disk_io_open() refused it with -EISDIR or -ENOTBLK:
+ * "is a directory", "is a character device, not a block device or file",
+ * ... For any other error, strerror(-r). */
+const char *disk_device_open_error(const char *path, int r, char *buf, size_t len);
+
 /* Probes for a filesystem, RAID member or partition table. Returns 1 and
  * describes it in what (e.g. "a filesystem (ext4)", "a partition
  * table (gpt)"), 0 when none is found, or a negative errno. */

@@ -69,8 +69,8 @@ static int open_device(const char *spec, enum disk_io_mode mode, struct disk_io 
                 return haadm_usage_error("%s: %s", spec, strerror(-r));
         r = disk_io_open(path, mode, io);
         if (r < 0) {
-                haadm_usage_error("%s: cannot open%s: %s", path,
-                                  r == -EINVAL ? " with O_DIRECT" : "", strerror(-r));
+                haadm_usage_error("%s: %s%s", path, r == -EISDIR || r == -ENOTBLK ? "" : "cannot open: ",
+                                  disk_device_open_error(path, r, why, sizeof(why)));
                 free(path);
                 return HAADM_EXIT_USAGE;
         }

@@ -189,7 +189,8 @@ static void check_disk(struct check *c, const struct vmha_config *cfg) {
                 return;
         }
         if (r < 0) {
-                set_cause(c, EMERGENCY_DISK_MISSING, "%s: %s", path, strerror(-r));
+                char why[128];
+                set_cause(c, EMERGENCY_DISK_MISSING, "%s: %s", path, disk_device_open_error(path, r, why, sizeof(why)));
                 free(path);
                 return;
         }

@@ -81,6 +81,22 @@ tap_status 2 "dump of a missing file exits 2" "$haadm" disk dump missing.img
 tap_status 2 "dump of an unknown tag exits 2" "$haadm" disk dump LABEL=vmha-no-such-label
 tap_status 2 "a malformed tag exits 2" "$haadm" disk dump FOO=bar
 
+# --- what is neither a block device nor a file is refused up front ---
+mkfifo fifo
+timeout 10 "$haadm" disk dump fifo >fifo.txt 2>&1
+tap_status 2 "dump of a FIFO is refused at once, not waited on" timeout 10 "$haadm" disk dump fifo
+tap_grep 'fifo: is a FIFO, not a block device or file' fifo.txt "the refusal says it is a FIFO"
+"$haadm" disk dump /dev/null >null.txt 2>&1
+tap_grep '^haadm: /dev/null: is a character device, not a block device or file$' null.txt \
+    "dump of /dev/null says it is a character device"
+"$haadm" disk init /dev/zero --cluster x --force >zero.txt 2>&1
+tap_status 2 "init on /dev/zero is refused" "$haadm" disk init /dev/zero --cluster x --force
+tap_grep '/dev/zero: is a character device, not a block device or file' zero.txt \
+    "init on /dev/zero says it is a character device"
+mkdir adir
+"$haadm" disk dump adir >adir.txt 2>&1
+tap_grep 'adir: is a directory, not a block device or file' adir.txt "dump of a directory says it is a directory"
+
 # --- filesystems and partition tables ---
 truncate -s 8M fs.img
 mkfs.ext4 -q -F fs.img
