@@ -115,22 +115,29 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
         return 0;
 }
 
-/* Does the device already hold a vmha region? Returns 1 and describes it. */
+/* Does the device already hold a vmha region? Returns 1 and describes it,
+ * or 2 for a region of another layout version, which this build must not
+ * be asked to overwrite. */
 static int existing_region(struct disk_io *io, char *what, size_t len) {
         struct disk_super sb;
         struct disk_error err;
         void *buf;
-        int r = 0;
+        int r = 0, d;
 
         if (posix_memalign(&buf, DISK_BLOCK_SIZE, DISK_BLOCK_SIZE) != 0)
                 return -ENOMEM;
         if (disk_io_pread(io, buf, DISK_BLOCK_SIZE, 0, IO_TIMEOUT_MS) == 0) {
-                if (disk_super_decode(buf, DISK_BLOCK_SIZE, &sb, &err) == 0) {
+                d = disk_super_decode(buf, DISK_BLOCK_SIZE, &sb, &err);
+                if (d == 0) {
                         char u[37];
                         disk_uuid_format(sb.uuid, u);
                         snprintf(what, len, "the vmha heartbeat region of cluster '%s' (%s)",
                                  sb.cluster_name, u);
                         r = 1;
+                } else if (d == -EPROTO) {
+                        const char *m = strncmp(err.msg, "superblock: ", 12) == 0 ? err.msg + 12 : err.msg;
+                        snprintf(what, len, "a vmha heartbeat region %s", m);
+                        r = 2;
                 } else if (*(uint32_t *)buf == htole32(DISK_MAGIC_SUPER)) {
                         snprintf(what, len, "a damaged vmha heartbeat region (%s)", err.msg);
                         r = 1;
@@ -239,12 +246,14 @@ static int disk_init(int argc, char **argv) {
                         goto out;
                 }
                 if (r > 0) {
+                        /* A newer vmha's region is not data to destroy on this build's word. */
+                        const char *hint = r == 2 ? "Use the vmha that made it." : "Use --force to destroy it.";
                         if (strcmp(device, disk_io_path(io)) != 0)
-                                haadm_usage_error("%s (%s) holds %s; refusing to overwrite it (nothing was written). "
-                                                  "Use --force to destroy it.", device, disk_io_path(io), what);
+                                haadm_usage_error("%s (%s) holds %s; refusing to overwrite it (nothing was written). %s",
+                                                  device, disk_io_path(io), what, hint);
                         else
-                                haadm_usage_error("%s holds %s; refusing to overwrite it (nothing was written). "
-                                                  "Use --force to destroy it.", device, what);
+                                haadm_usage_error("%s holds %s; refusing to overwrite it (nothing was written). %s",
+                                                  device, what, hint);
                         r = HAADM_EXIT_FAIL;
                         goto out;
                 }
@@ -611,16 +620,24 @@ static int disk_dump(int argc, char **argv) {
         }
         r = disk_region_attach(io, IO_TIMEOUT_MS, &d.reg, &err);
         if (r == -EBADMSG || r == -EPROTO) {
-                /* Without a superblock the layout is unknown: report and stop. */
+                /* Without a superblock this build can read, the layout is
+                 * unknown: report and stop. -EPROTO is a valid superblock
+                 * of another layout version, which is not corruption. */
+                bool other_version = r == -EPROTO;
                 disk_io_free(io);
                 if (d.json) {
                         json_object *o = json_object_new_object();
                         json_object_object_add(o, "valid", json_object_new_boolean(0));
+                        json_object_object_add(o, "supported", json_object_new_boolean(!other_version));
                         json_object_object_add(o, "error", json_object_new_string(err.msg));
                         json_object_object_add(d.root, "superblock", o);
                         json_object_object_add(d.root, "errors", json_object_new_int(1));
                         puts(json_object_to_json_string_ext(d.root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                         json_object_put(d.root);
+                } else if (other_version) {
+                        printf("UNSUPPORTED %s\n", err.msg);
+                        printf("This build cannot read the rest of the region; it is not damaged. "
+                               "Read it with the vmha that made it.\n");
                 } else {
                         printf("CORRUPT %s\n", err.msg);
                         printf("The rest of the region cannot be located without a valid superblock.\n");

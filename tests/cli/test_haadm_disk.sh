@@ -156,4 +156,32 @@ tap_grep 'CORRUPT superblock: checksum mismatch' c3.txt "the corrupt superblock 
 tap_ok "JSON reports the invalid superblock" json c3.json 'd["superblock"]["valid"]==False and "checksum" in d["superblock"]["error"]'
 tap_status 2 "dump with an unknown option exits 2" "$haadm" disk dump c.img --frobnicate
 
+# --- a region of a newer layout version is not corrupt ---
+newer() {      # newer FILE VERSION: set the superblock's layout version and reseal its checksum
+    python3 -c "
+import struct, sys, zlib
+f = open(sys.argv[1], 'r+b'); b = bytearray(f.read(4096))
+struct.pack_into('<H', b, 4, int(sys.argv[2])); struct.pack_into('<I', b, 8, 0)
+struct.pack_into('<I', b, 8, zlib.crc32(bytes(b)) & 0xffffffff)
+f.seek(0); f.write(b)" "$1" "$2"
+}
+truncate -s 4M new.img
+"$haadm" disk init new.img --cluster pool-n --slots 8 >/dev/null
+newer new.img 7
+"$haadm" disk dump new.img >new.txt 2>&1
+tap_status 1 "dump of a newer region exits 1" "$haadm" disk dump new.img
+tap_grep '^UNSUPPORTED superblock: made by a newer vmha \(layout version 7; this build reads 1\)' new.txt \
+    "dump says the region was made by a newer vmha, with both versions"
+tap_ok "and does not call it corrupt" bash -c "! grep -q CORRUPT new.txt"
+"$haadm" disk dump new.img --json >new.json
+tap_ok "JSON marks the superblock unsupported, not corrupt" \
+    json new.json 'd["superblock"]["valid"]==False and d["superblock"]["supported"]==False and "newer vmha" in d["superblock"]["error"]'
+sum=$(sha256sum <new.img)
+"$haadm" disk init new.img --cluster x >newinit.txt 2>&1
+tap_status 1 "init over a newer region is refused" "$haadm" disk init new.img --cluster x
+tap_grep 'holds a vmha heartbeat region made by a newer vmha \(layout version 7; this build reads 1\); refusing' \
+    newinit.txt "the refusal names the newer layout version"
+tap_ok "the refusal does not suggest --force" bash -c "! grep -q -- --force newinit.txt"
+tap_ok "the newer region is untouched" unchanged new.img "$sum"
+
 tap_done
