@@ -56,17 +56,44 @@ static int parse_device(struct vmha_config *c, const char *v, char *msg, size_t 
         return copy_string(c->heartbeat_device, sizeof(c->heartbeat_device), v, msg, len);
 }
 
-static int parse_timeout(struct vmha_config *c, const char *v, char *msg, size_t len) {
-        char *end;
-        double s;
+int vmha_seconds_parse(const char *s, uint32_t *ms) {
+        uint64_t whole = 0, frac = 0;
+        size_t n = 0, d = 0;
 
-        errno = 0;
-        s = strtod(v, &end);
-        if (errno || end == v || *end || !(s >= 2.0 && s <= 600.0)) {
+        while (s[n] >= '0' && s[n] <= '9' && n < 6)   /* up to 999999 s: no overflow */
+                whole = whole * 10 + (uint64_t)(s[n++] - '0');
+        if (n == 0 || (s[n] >= '0' && s[n] <= '9'))
+                return -EINVAL;
+        if (s[n] == '.') {
+                for (n++; s[n] >= '0' && s[n] <= '9'; n++, d++) {
+                        if (d == 3)
+                                return -EINVAL;
+                        frac = frac * 10 + (uint64_t)(s[n] - '0');
+                }
+                if (d == 0)
+                        return -EINVAL;
+                for (; d < 3; d++)
+                        frac *= 10;
+        }
+        if (s[n])
+                return -EINVAL;
+        *ms = (uint32_t)(whole * 1000 + frac);
+        return 0;
+}
+
+static int parse_timeout(struct vmha_config *c, const char *v, char *msg, size_t len) {
+        uint32_t ms;
+
+        if (vmha_seconds_parse(v, &ms) < 0) {
+                snprintf(msg, len, "'%s' is not a plain decimal number of seconds (like 5 or 2.5, at most 3 decimals)",
+                         v);
+                return -EINVAL;
+        }
+        if (ms < 2000 || ms > 600000) {
                 snprintf(msg, len, "'%s' is not a number of seconds in 2..600", v);
                 return -EINVAL;
         }
-        c->timeout_ms = (uint32_t)(s * 1000.0 + 0.5);
+        c->timeout_ms = ms;
         return 0;
 }
 

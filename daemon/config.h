@@ -61,5 +61,12 @@ int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_
 int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
                              char *err, size_t err_len);
 
+/* Seconds as written by people: plain decimal with at most three decimals
+ * ("5", "2.5", "0.125"), no sign, exponent, hex or blanks, so a value is
+ * used exactly as written, to the millisecond ("1.9999" is refused, not
+ * rounded to 2). Returns 0 and *ms, or -EINVAL. vmha.conf's timeout and
+ * haadm's --timeout both read seconds with it. */
+int vmha_seconds_parse(const char *s, uint32_t *ms);
+
 const char *vmha_driver_name(enum vmha_driver d);
 const char *vmha_fence_action_name(enum vmha_fence_action a);

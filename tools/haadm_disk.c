@@ -5,6 +5,7 @@
  * when it refuses. `dump` decodes every structure on its own, so one corrupt
  * block is reported without hiding the rest.
  */
+#include "daemon/config.h"
 #include "heartbeat/disk_device.h"
 #include "heartbeat/disk_format.h"
 #include "heartbeat/disk_io.h"
@@ -86,19 +87,6 @@ static bool cluster_name_ok(const char *s) {
                 if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
                         return false;
         return true;
-}
-
-/* Parses "5", "2.5": seconds to milliseconds, whole milliseconds only. */
-static int parse_seconds(const char *s, uint32_t *ms) {
-        char *end;
-        double v;
-
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno || end == s || *end || !(v >= 0) || v > 1e6)
-                return -EINVAL;
-        *ms = (uint32_t)(v * 1000.0 + 0.5);
-        return 0;
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
@@ -185,8 +173,10 @@ static int disk_init(int argc, char **argv) {
                         sb.slot_count = (uint32_t)v;
                         break;
                 case 't':
-                        if (parse_seconds(optarg, &sb.timeout_ms) < 0 || sb.timeout_ms < DISK_MIN_TIMEOUT_MS ||
-                            sb.timeout_ms > DISK_MAX_TIMEOUT_MS)
+                        if (vmha_seconds_parse(optarg, &sb.timeout_ms) < 0)
+                                return haadm_usage_error("disk init: --timeout takes plain decimal seconds with at most "
+                                                         "3 decimals (like 5 or 2.5), not '%s'", optarg);
+                        if (sb.timeout_ms < DISK_MIN_TIMEOUT_MS || sb.timeout_ms > DISK_MAX_TIMEOUT_MS)
                                 return haadm_usage_error("disk init: --timeout must be %u..%u seconds, not '%s'",
                                                          DISK_MIN_TIMEOUT_MS / 1000, DISK_MAX_TIMEOUT_MS / 1000,
                                                          optarg);

@@ -63,6 +63,13 @@ tap_status 2 "--slots 0 is refused" "$haadm" disk init lun.img --cluster x --slo
 tap_status 2 "--slots 256 is refused" "$haadm" disk init lun.img --cluster x --slots 256 --force
 tap_status 2 "--slots abc is refused" "$haadm" disk init lun.img --cluster x --slots abc --force
 tap_status 2 "--timeout 1 is refused" "$haadm" disk init lun.img --cluster x --timeout 1 --force
+tap_status 2 "--timeout 1.9999 is refused, not rounded to 2" "$haadm" disk init lun.img --cluster x --timeout 1.9999 --force
+tap_status 2 "--timeout 2.0004 is refused (more than millisecond precision)" \
+    "$haadm" disk init lun.img --cluster x --timeout 2.0004 --force
+tap_status 2 "--timeout 0x5 is refused, not read as hex" "$haadm" disk init lun.img --cluster x --timeout 0x5 --force
+"$haadm" disk init lun.img --cluster x --timeout 5e0 --force >exp.txt 2>&1
+tap_grep "--timeout takes plain decimal seconds with at most 3 decimals \(like 5 or 2.5\), not '5e0'" exp.txt \
+    "the refusal says what a timeout looks like"
 tap_status 2 "a missing --cluster is refused" "$haadm" disk init lun.img --force
 tap_status 2 "a bad cluster name is refused" "$haadm" disk init lun.img --cluster 'a b' --force
 tap_status 2 "an unknown option is refused" "$haadm" disk init lun.img --cluster x --frobnicate

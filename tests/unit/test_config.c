@@ -200,7 +200,8 @@ static void test_inline_comments_after_a_value_are_ignored(void **state) {
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = a#b\n",
                      "/etc/vmha/vmha.conf:4: [daemon] ipc_group: 'a#b' is not a valid group name");
         expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = # five\n",
-                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '# five' is not a number of seconds in 2..600");
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '# five' is not a plain decimal number of seconds "
+                     "(like 5 or 2.5, at most 3 decimals)");
 }
 
 static void test_device_names_follow_the_shared_rule(void **state) {
@@ -227,6 +228,35 @@ static void expect_load_refused(const char *path, int code, const char *message)
         snprintf(want, sizeof(want), "%s: is %s, not a configuration file (expected a regular file)", path, message);
         assert_string_equal(err, want);
         assert_int_equal(((unsigned char *)&c)[0], 0x5a);
+}
+
+static void test_seconds_are_plain_decimal_to_the_millisecond(void **state) {
+        static const char *const refused[] = { "", "0x5", "1.9999", "2.0004", "+5", "-5", "5e0", "5.", ".5", "inf",
+                                               "nan", " 5", "5 ", "5,5", "1000000", "1e3" };
+        uint32_t ms;
+
+        (void)state;
+        assert_int_equal(vmha_seconds_parse("5", &ms), 0);
+        assert_int_equal(ms, 5000);
+        assert_int_equal(vmha_seconds_parse("2.5", &ms), 0);
+        assert_int_equal(ms, 2500);
+        assert_int_equal(vmha_seconds_parse("2.001", &ms), 0);
+        assert_int_equal(ms, 2001);
+        assert_int_equal(vmha_seconds_parse("0.125", &ms), 0);
+        assert_int_equal(ms, 125);
+        assert_int_equal(vmha_seconds_parse("999999.999", &ms), 0);
+        assert_int_equal(ms, 999999999);
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+                if (vmha_seconds_parse(refused[i], &ms) != -EINVAL)
+                        fail_msg("'%s' was taken as %u ms", refused[i], ms);
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 0x5\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '0x5' is not a plain decimal number of seconds "
+                     "(like 5 or 2.5, at most 3 decimals)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 1.9999\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1.9999' is not a plain decimal number of seconds "
+                     "(like 5 or 2.5, at most 3 decimals)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 600.001\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '600.001' is not a number of seconds in 2..600");
 }
 
 static void test_load_reads_only_a_regular_file(void **state) {
@@ -275,6 +305,7 @@ int main(void) {
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
+                cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
                 cmocka_unit_test(test_load_reads_only_a_regular_file),
                 cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),
         };
