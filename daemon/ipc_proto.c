@@ -254,6 +254,9 @@ int ipc_request_parse(const void *buf, size_t len, struct ipc_request *req, char
         }
         if (req->op == IPC_OP_POOL_SET && !req->has_failures_to_tolerate && !req->has_allow_overcommit)
                 r = bad(err, "pool_set: nothing to set");
+        if (req->op == IPC_OP_VM_SET && !req->has_priority && !req->has_order && !req->has_start_delay &&
+            !req->has_memory && !req->has_config)
+                r = bad(err, "vm_set: nothing to change");
 out:
         json_object_put(root);
         if (r < 0) {

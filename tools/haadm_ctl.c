@@ -134,14 +134,14 @@ static int parse_json_flag(int argc, char **argv, const char *cmd, bool *json) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 if (c == 'j') {
                         *json = true;
                 } else if (c == 'h') {
                         printf("usage: haadm %s [--json]\n", cmd);
                         return -1;
                 } else {
-                        return haadm_usage_error("%s: unknown option '%s'", cmd, argv[optind - 1]);
+                        return haadm_option_error(cmd, cmd, c, argv);
                 }
         }
         if (optind < argc)
@@ -219,6 +219,11 @@ int haadm_status_main(int argc, char **argv) {
 
 int haadm_enable_main(int argc, char **argv, bool enable) {
         struct ipc_request req = { .op = enable ? IPC_OP_ENABLE : IPC_OP_DISABLE };
+        if (haadm_help_requested(argc, argv)) {
+                puts("usage: haadm enable | haadm disable\n"
+                     "Arms (enable) or disarms (disable) HA for the whole pool; asks this host's vmhad.");
+                return HAADM_EXIT_OK;
+        }
         if (argc > 1)
                 return haadm_usage_error("%s takes no arguments", argv[0]);
         return run_change(&req, enable ? "HA enabled for the pool" : "HA disabled for the pool");
@@ -257,7 +262,7 @@ int haadm_pool_main(int argc, char **argv) {
         int c;
 
         if (argc < 2 || strcmp(argv[1], "set") != 0) {
-                if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                if (haadm_help_requested(argc, argv)) {
                         puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
                         return HAADM_EXIT_OK;
                 }
@@ -267,7 +272,7 @@ int haadm_pool_main(int argc, char **argv) {
         argv++;
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
                         if (parse_long(optarg, 0, 254, &v) < 0)
@@ -284,7 +289,7 @@ int haadm_pool_main(int argc, char **argv) {
                         puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("pool set: unknown option '%s'", argv[optind - 1]);
+                        return haadm_option_error("pool set", "pool", c, argv);
                 }
         }
         if (optind < argc)
@@ -307,6 +312,7 @@ static int vm_set(int argc, char **argv) {
                 { "start-delay", required_argument, NULL, 'd' },
                 { "memory", required_argument, NULL, 'm' },
                 { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
                 {}
         };
         struct ipc_request req = { .op = IPC_OP_VM_SET };
@@ -316,7 +322,7 @@ static int vm_set(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'p':
                         if (ipc_priority_from_name(optarg, &req.priority) < 0)
@@ -347,8 +353,11 @@ static int vm_set(int argc, char **argv) {
                         req.has_config = true;
                         snprintf(req.config, sizeof(req.config), "%s", optarg);
                         break;
+                case 'h':
+                        fputs(vm_usage, stdout);
+                        return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("vm set: unknown option '%s'", argv[optind - 1]);
+                        return haadm_option_error("vm set", "vm", c, argv);
                 }
         }
         if (optind >= argc)
@@ -358,6 +367,8 @@ static int vm_set(int argc, char **argv) {
         snprintf(req.vm, sizeof(req.vm), "%s", argv[optind++]);
         if (optind < argc)
                 return haadm_usage_error("vm set: unexpected argument '%s'", argv[optind]);
+        if (!req.has_priority && !req.has_order && !req.has_start_delay && !req.has_memory && !req.has_config)
+                return haadm_usage_error("vm set: nothing to change: give at least one option (see 'haadm vm --help')");
         snprintf(done, sizeof(done), "%s updated", req.vm);
         return run_change(&req, done);
 }
@@ -394,6 +405,10 @@ int haadm_vm_main(int argc, char **argv) {
         if (strcmp(argv[1], "remove") == 0) {
                 struct ipc_request req = { .op = IPC_OP_VM_REMOVE };
                 char done[128];
+                if (haadm_help_requested(argc - 1, argv + 1)) {
+                        fputs(vm_usage, stdout);
+                        return HAADM_EXIT_OK;
+                }
                 if (argc != 3)
                         return haadm_usage_error("usage: haadm vm remove NAME");
                 if (!name_ok(argv[2], "vm remove", "VM"))
@@ -451,7 +466,7 @@ int haadm_host_main(int argc, char **argv) {
         struct ipc_request req = { .op = IPC_OP_HOST_MAINTENANCE };
         char done[128];
 
-        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        if (haadm_help_requested(argc, argv)) {
                 fputs(host_usage, stdout);
                 return HAADM_EXIT_OK;
         }

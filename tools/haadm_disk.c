@@ -161,7 +161,7 @@ static int disk_init(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c':
                         cluster = optarg;
@@ -188,8 +188,7 @@ static int disk_init(int argc, char **argv) {
                         fputs(disk_usage, stdout);
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("disk init: unknown or incomplete option '%s' (see 'haadm disk --help')",
-                                                 argv[optind - 1]);
+                        return haadm_option_error("disk init", "disk", c, argv);
                 }
         }
         if (optind >= argc)
@@ -582,7 +581,7 @@ static int disk_dump(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'j':
                         d.json = true;
@@ -591,8 +590,7 @@ static int disk_dump(int argc, char **argv) {
                         fputs(disk_usage, stdout);
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("disk dump: unknown option '%s' (see 'haadm disk --help')",
-                                                 argv[optind - 1]);
+                        return haadm_option_error("disk dump", "disk", c, argv);
                 }
         }
         if (optind >= argc)

@@ -482,7 +482,7 @@ int haadm_emergency_main(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (opt) {
                 case 'x':
                         do_clear = true;
@@ -501,7 +501,7 @@ int haadm_emergency_main(int argc, char **argv) {
                              "--clear re-checks and clears the causes that need an administrator's word.");
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("emergency: unknown option '%s'", argv[optind - 1]);
+                        return haadm_option_error("emergency", "emergency", opt, argv);
                 }
         }
         if (optind < argc)

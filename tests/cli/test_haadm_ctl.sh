@@ -38,4 +38,53 @@ refused "host maintenance refuses a bad host name" "host maintenance: 'h\\xc3\\x
     host maintenance $'h\xc3\xa9' on
 refused "host fence refuses a bad host name" "host fence: 'a,b' is not a valid host name" host fence a,b --yes
 
+# --- every command and subcommand takes --help: usage on stdout, exit 0 ---
+while read -r args; do
+    # shellcheck disable=SC2086
+    "$haadm" $args >out 2>err
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -q '^usage: ' out && [ ! -s err ]; then
+        _tap_result 0 "haadm $args prints its usage on stdout and exits 0"
+    else
+        { echo "exit $rc"; cat out err; } >why
+        _tap_result 1 "haadm $args prints its usage on stdout and exits 0" why
+    fi
+done <<'COMMANDS'
+--help
+status --help
+enable --help
+disable --help
+pool --help
+pool set --help
+vm --help
+vm set --help
+vm set vm1 --order 1 --help
+vm list --help
+vm remove --help
+vm remove vm1 --help
+host --help
+host maintenance --help
+host maintenance h1 on --help
+host fence --help
+host fence h1 --help
+emergency --help
+host-is-in-emergency-mode --help
+disk --help
+disk init --help
+disk dump --help
+plan --help
+COMMANDS
+
+# --- an option without its value says so ---
+refused "vm set names the option that needs a value" "vm set: option --order needs a value" vm set vm1 --order
+refused "pool set names the option that needs a value" "pool set: option --failures-to-tolerate needs a value" \
+    pool set --failures-to-tolerate
+refused "disk init names the option that needs a value" "disk init: option --timeout needs a value" \
+    disk init lun.img --cluster x --timeout
+refused "emergency names the option that needs a value" "emergency: option --config needs a value" emergency --config
+refused "an unknown option is still called unknown" "vm set: unknown option '--frobnicate'" vm set vm1 --frobnicate
+
+# --- vm set with nothing to change is refused, not sent ---
+refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1
+
 tap_done

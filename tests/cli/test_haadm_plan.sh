@@ -198,8 +198,12 @@ usage_error "an unknown host in --evacuate is rejected" '--evacuate: unknown hos
     plan --input "$FIX/pool.json" --evacuate nope
 usage_error "evacuating a dead host is rejected" '--evacuate: h4 is dead' \
     plan --input "$FIX/pool.json" --evacuate h4
-usage_error "an unknown option is rejected" "unknown or incomplete option '--frobnicate'" \
+usage_error "an unknown option is rejected" "plan: unknown option '--frobnicate' (see 'haadm plan --help')" \
     plan --input "$FIX/pool.json" --frobnicate
+usage_error "an option without its value says so" "plan: option --input needs a value" \
+    plan --input
+usage_error "an option without its value says so, wherever it is" "plan: option --fail needs a value" \
+    plan --input "$FIX/pool.json" --fail
 usage_error "a missing --input is rejected" 'plan: missing --input FILE' \
     plan --json
 usage_error "two questions at once are rejected" 'cannot be combined' \

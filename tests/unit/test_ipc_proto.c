@@ -99,6 +99,7 @@ static void test_malformed_requests_are_refused_with_a_reason(void **state) {
         expect_refused("{\"op\":\"host_maintenance\",\"args\":{\"host\":\"h1\",\"on\":1}}",
                        "args.on: expected true or false");
         expect_refused("{\"op\":\"pool_set\",\"args\":{}}", "pool_set: nothing to set");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\"}}", "vm_set: nothing to change");
         expect_refused("{\"op\":\"pool_set\",\"args\":{\"failures_to_tolerate\":-1}}",
                        "args.failures_to_tolerate: -1 is out of range 0..254");
         expect_refused("{\"op\":\"status\",\"args\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}}",
