@@ -8,6 +8,7 @@
  */
 #include "daemon/ipc_proto.h"
 #include "daemon/json_strict.h"
+#include "planner/planner.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -142,7 +143,7 @@ static int parse_arg(struct ipc_request *req, const char *key, json_object *v, c
                 return 0;
         }
         if (strcmp(key, "failures_to_tolerate") == 0) {
-                r = get_int(v, key, 0, 254, &n, err);
+                r = get_int(v, key, 0, PLAN_MAX_FAILURES_TO_TOLERATE, &n, err);
                 req->has_failures_to_tolerate = r == 0;
                 req->failures_to_tolerate = (uint32_t)n;
                 return r;
@@ -155,13 +156,13 @@ static int parse_arg(struct ipc_request *req, const char *key, json_object *v, c
                 return 0;
         }
         if (strcmp(key, "order") == 0) {
-                r = get_int(v, key, -1000000, 1000000, &n, err);
+                r = get_int(v, key, PLAN_MIN_ORDER, PLAN_MAX_ORDER, &n, err);
                 req->has_order = r == 0;
                 req->order = (int32_t)n;
                 return r;
         }
         if (strcmp(key, "start_delay_s") == 0) {
-                r = get_int(v, key, 0, 3600, &n, err);
+                r = get_int(v, key, 0, PLAN_MAX_START_DELAY_S, &n, err);
                 req->has_start_delay = r == 0;
                 req->start_delay_s = (uint32_t)n;
                 return r;

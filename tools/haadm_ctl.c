@@ -8,6 +8,7 @@
  */
 #include "daemon/ipc_proto.h"
 #include "daemon/json_strict.h"
+#include "planner/planner.h"
 #include "tools/haadm.h"
 
 #include <errno.h>
@@ -275,8 +276,9 @@ int haadm_pool_main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
-                        if (parse_long(optarg, 0, 254, &v) < 0)
-                                return haadm_usage_error("pool set: --failures-to-tolerate must be 0..254, not '%s'", optarg);
+                        if (parse_long(optarg, 0, PLAN_MAX_FAILURES_TO_TOLERATE, &v) < 0)
+                                return haadm_usage_error("pool set: --failures-to-tolerate must be 0..%d, not '%s'",
+                                                         PLAN_MAX_FAILURES_TO_TOLERATE, optarg);
                         req.has_failures_to_tolerate = true;
                         req.failures_to_tolerate = (uint32_t)v;
                         break;
@@ -330,14 +332,16 @@ static int vm_set(int argc, char **argv) {
                         req.has_priority = true;
                         break;
                 case 'o':
-                        if (parse_long(optarg, -1000000, 1000000, &v) < 0)
-                                return haadm_usage_error("vm set: --order must be a whole number, not '%s'", optarg);
+                        if (parse_long(optarg, PLAN_MIN_ORDER, PLAN_MAX_ORDER, &v) < 0)
+                                return haadm_usage_error("vm set: --order must be a whole number in %d..%d, not '%s'",
+                                                         PLAN_MIN_ORDER, PLAN_MAX_ORDER, optarg);
                         req.has_order = true;
                         req.order = (int32_t)v;
                         break;
                 case 'd':
-                        if (parse_long(optarg, 0, 3600, &v) < 0)
-                                return haadm_usage_error("vm set: --start-delay must be 0..3600 seconds, not '%s'", optarg);
+                        if (parse_long(optarg, 0, PLAN_MAX_START_DELAY_S, &v) < 0)
+                                return haadm_usage_error("vm set: --start-delay must be 0..%d seconds, not '%s'",
+                                                         PLAN_MAX_START_DELAY_S, optarg);
                         req.has_start_delay = true;
                         req.start_delay_s = (uint32_t)v;
                         break;

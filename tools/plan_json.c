@@ -221,13 +221,13 @@ static int parse_vm(struct ctx *c, struct plan_pool *pool, struct json_object *o
         }
         if (json_object_object_get_ex(obj, "order", &v)) {
                 snprintf(p, sizeof(p), "%s.order", path);
-                if ((r = get_int(c, v, p, INT32_MIN, INT32_MAX, "the order", &x)) < 0)
+                if ((r = get_int(c, v, p, PLAN_MIN_ORDER, PLAN_MAX_ORDER, "the order", &x)) < 0)
                         return r;
                 vm.order = (int32_t)x;
         }
         if (json_object_object_get_ex(obj, "start_delay_s", &v)) {
                 snprintf(p, sizeof(p), "%s.start_delay_s", path);
-                if ((r = get_int(c, v, p, 0, 86400, "the start delay (seconds)", &x)) < 0)
+                if ((r = get_int(c, v, p, 0, PLAN_MAX_START_DELAY_S, "the start delay (seconds)", &x)) < 0)
                         return r;
                 vm.start_delay_s = (uint32_t)x;
         }
@@ -302,7 +302,8 @@ int plan_json_parse(const char *name, const char *text, size_t len, struct plan_
                 goto out;
         if (json_object_object_get_ex(root, "failures_to_tolerate", &v) && v) {
                 int64_t x;
-                if ((r = get_int(&c, v, "failures_to_tolerate", 0, 1000000, "the target", &x)) < 0)
+                if ((r = get_int(&c, v, "failures_to_tolerate", 0, PLAN_MAX_FAILURES_TO_TOLERATE, "the target",
+                                 &x)) < 0)
                         goto out;
                 plan_pool_set_target(pool, (int)x);
         }

@@ -84,6 +84,14 @@ refused "disk init names the option that needs a value" "disk init: option --tim
 refused "emergency names the option that needs a value" "emergency: option --config needs a value" emergency --config
 refused "an unknown option is still called unknown" "vm set: unknown option '--frobnicate'" vm set vm1 --frobnicate
 
+# --- limits: the same as haadm plan's input and vmhad's ---
+refused "pool set refuses 255 failures to tolerate" "--failures-to-tolerate must be 0..254, not '255'" \
+    pool set --failures-to-tolerate 255
+refused "vm set refuses a start delay beyond 3600 s" "--start-delay must be 0..3600 seconds, not '3601'" \
+    vm set vm1 --start-delay 3601
+refused "vm set refuses an order beyond 1000000" "--order must be a whole number in -1000000..1000000" \
+    vm set vm1 --order 1000001
+
 # --- vm set with nothing to change is refused, not sent ---
 refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1
 

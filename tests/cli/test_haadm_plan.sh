@@ -241,6 +241,20 @@ lax toparr '[{"hosts": []}]\n'
 usage_error "an array at the top level gets the same message" \
     'toparr.json: expected a JSON object at the top level' plan --input "$tmp/toparr.json"
 
+# ---- limits: the same as haadm pool set / vm set and vmhad ----
+lax ftt '{"failures_to_tolerate": 255, "hosts": [], "vms": []}\n'
+usage_error "failures_to_tolerate beyond 254 is rejected, as pool set does" \
+    'failures_to_tolerate: the target must be between 0 and 254 (got 255)' plan --input "$tmp/ftt.json"
+lax delay '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "start_delay_s": 3601}]}\n'
+usage_error "a start delay beyond 3600 s is rejected, as vm set does" \
+    'vms[0].start_delay_s: the start delay (seconds) must be between 0 and 3600 (got 3601)' plan --input "$tmp/delay.json"
+lax order '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "order": -1000001}]}\n'
+usage_error "an order beyond -1000000..1000000 is rejected, as vm set does" \
+    'vms[0].order: the order must be between -1000000 and 1000000 (got -1000001)' plan --input "$tmp/order.json"
+lax limits '{"failures_to_tolerate": 254, "hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "start_delay_s": 3600, "order": 1000000}]}\n'
+json_ok "the largest values vm set and pool set take are taken" 'd["target"] == 254' \
+    plan --input "$tmp/limits.json" --json
+
 # ---- names: the rule haadm vm set and vmhad use ----
 lax esc '{"hosts": [{"name": "h\\u001b[31m", "memory_mib": 1024}], "vms": []}\n'
 run plan --input "$tmp/esc.json"
