@@ -13,6 +13,7 @@
  * cannot tell.
  */
 #include "daemon/config.h"
+#include "daemon/cs_error.h"
 #include "daemon/ipc_proto.h"
 #include "daemon/json_strict.h"
 #include "fence/emergency.h"
@@ -142,7 +143,8 @@ static void check_corosync(struct check *c) {
                 return;
         }
         if (cp.err != CS_OK) {
-                set_cause(c, EMERGENCY_COROSYNC_DOWN, "cannot connect to corosync (error %d)", cp.err);
+                set_cause(c, EMERGENCY_COROSYNC_DOWN, "cannot connect to corosync: %s (error %d)",
+                          vmha_cs_error_text(cp.err), cp.err);
                 return;
         }
         if (!cp.have_id) {
@@ -397,6 +399,24 @@ static int report(const struct check *c, bool json) {
         return status;
 }
 
+/* Without a usable vmha.conf nothing can be checked: say so, in JSON too
+ * (same fields as report(), plus "error"). */
+static int report_config_error(const char *err, bool json) {
+        if (json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "emergency", NULL);
+                json_object_object_add(o, "causes", json_object_new_array());
+                json_object_object_add(o, "last_fence", NULL);
+                json_object_object_add(o, "cannot_tell", json_object_new_string(err));
+                json_object_object_add(o, "error", json_object_new_string(err));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else {
+                printf("emergency mode: cannot tell: %s\n", err);
+        }
+        return HAADM_EXIT_USAGE;
+}
+
 static void run_checks(struct check *c, const struct vmha_config *cfg) {
         memset(c, 0, sizeof(*c));
         check_corosync(c);
@@ -507,10 +527,8 @@ int haadm_emergency_main(int argc, char **argv) {
         if (optind < argc)
                 return haadm_usage_error("emergency: unexpected argument '%s'", argv[optind]);
         r = vmha_config_load(config, &cfg, err, sizeof(err));
-        if (r < 0) {
-                printf("emergency mode: cannot tell: %s\n", err);
-                return HAADM_EXIT_USAGE;
-        }
+        if (r < 0)
+                return report_config_error(err, json);
         run_checks(&c, &cfg);
         if (!do_clear)
                 return report(&c, json);

@@ -95,4 +95,19 @@ refused "vm set refuses an order beyond 1000000" "--order must be a whole number
 # --- vm set with nothing to change is refused, not sent ---
 refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1
 
+# --- haadm emergency --json stays JSON when vmha.conf is the problem ---
+json_has_error() {   # json_has_error FILE: one JSON object with an "error" and emergency null
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['error'] and d['emergency'] is None and d['causes']==[] else 1)" "$1"
+}
+"$haadm" emergency --json --config "$work/missing.conf" >em.json 2>em.err
+rc=$?
+tap_ok "emergency --json with a missing vmha.conf prints JSON with an error" json_has_error em.json
+tap_ok "and exits 2 (cannot tell)" test "$rc" -eq 2
+tap_grep 'missing.conf: No such file or directory' em.json "the error names the file and the problem"
+mkdir confdir
+"$haadm" emergency --json --config confdir >em2.json 2>&1
+tap_ok "emergency --json with a directory as vmha.conf prints JSON with an error" json_has_error em2.json
+"$haadm" emergency --config confdir >em3.txt 2>&1
+tap_grep '^emergency mode: cannot tell: confdir: is a directory' em3.txt "the text form says the same"
+
 tap_done
