@@ -1,5 +1,6 @@
 /* haadm commands that talk to the local vmhad over libqb IPC: status,
- * enable, disable, pool set, vm set|list|remove, host maintenance.
+ * enable, disable, pool set, vm set|list|remove, host maintenance (the
+ * status text itself is haadm_status.c).
  *
  * Each builds a request with the same code the daemon parses with
  * (daemon/ipc_proto.c), so client and server cannot disagree about the
@@ -10,6 +11,7 @@
 #include "daemon/json_strict.h"
 #include "planner/planner.h"
 #include "tools/haadm.h"
+#include "tools/haadm_status.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -116,18 +118,6 @@ static int run_change(const struct ipc_request *req, const char *done) {
         return HAADM_EXIT_OK;
 }
 
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v) || !v)
-                return "-";
-        return json_object_get_string(v);
-}
-
-static bool jbool(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
-}
-
 /* Shared option parsing: only --json, for the read-only commands. */
 static int parse_json_flag(int argc, char **argv, const char *cmd, bool *json) {
         static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, {} };
@@ -182,38 +172,13 @@ static json_object *query(int argc, char **argv, const char *cmd, enum ipc_op op
 }
 
 int haadm_status_main(int argc, char **argv) {
-        json_object *r, *hosts, *pool, *self, *vms;
+        json_object *r;
         int status;
 
         r = query(argc, argv, "status", IPC_OP_STATUS, &status);
         if (!r)
                 return status;
-        json_object_object_get_ex(r, "pool", &pool);
-        json_object_object_get_ex(r, "self", &self);
-        json_object_object_get_ex(r, "hosts", &hosts);
-        json_object_object_get_ex(r, "vms", &vms);
-        printf("pool %s: HA %s, %s, config generation %s\n", jstr(pool, "cluster"),
-               jbool(pool, "ha_enabled") ? "enabled" : "disabled", jbool(pool, "quorate") ? "quorate" : "NOT QUORATE",
-               jstr(pool, "config_generation"));
-        printf("failures tolerated: %s%s (target %s, overcommit %s)%s\n", jstr(pool, "failures_tolerated"),
-               jbool(pool, "ntol_exact") || strcmp(jstr(pool, "failures_tolerated"), "-") == 0 ? "" : " or more",
-               jstr(pool, "failures_to_tolerate"), jbool(pool, "allow_overcommit") ? "allowed" : "refused",
-               jbool(pool, "overcommitted") ? "  OVERCOMMITTED" : "");
-        printf("this host: %s: %s\n", jstr(self, "verdict"), jstr(self, "reason"));
-        printf("\n  %3s  %-16s %-9s %-6s %-7s %-12s %s\n", "id", "host", "state", "master", "network", "disk", "maintenance");
-        for (size_t i = 0; hosts && i < json_object_array_length(hosts); i++) {
-                json_object *h = json_object_array_get_idx(hosts, i), *age;
-                char disk[32];
-                if (json_object_object_get_ex(h, "disk_age_ms", &age) && age)
-                        snprintf(disk, sizeof(disk), "%s %.1fs", jbool(h, "disk") ? "yes" : "no",
-                                 json_object_get_int64(age) / 1000.0);
-                else
-                        snprintf(disk, sizeof(disk), "never seen");
-                printf("  %3s  %-16s %-9s %-6s %-7s %-12s %s\n", jstr(h, "id"), jstr(h, "name"), jstr(h, "state"),
-                       jbool(h, "master") ? "yes" : "", jbool(h, "network") ? "yes" : "no", disk,
-                       jbool(h, "maintenance") ? "on" : "");
-        }
-        printf("\n%zu protected VM(s)\n", vms ? json_object_array_length(vms) : 0);
+        haadm_status_print(stdout, r);
         json_object_put(r);
         return HAADM_EXIT_OK;
 }
@@ -388,8 +353,8 @@ static int vm_list(int argc, char **argv) {
         printf("%-24s %-12s %6s %6s %9s %-10s %s\n", "vm", "priority", "order", "delay", "memory", "owner", "config");
         for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
                 json_object *v = json_object_array_get_idx(vms, i);
-                printf("%-24s %-12s %6s %5ss %6s MiB %-10s %s\n", jstr(v, "name"), jstr(v, "priority"), jstr(v, "order"),
-                       jstr(v, "start_delay_s"), jstr(v, "memory_mib"), jstr(v, "owner"), jstr(v, "config"));
+                printf("%-24s %-12s %6s %5ss %6s MiB %-10s %s\n", haadm_json_text(v, "name"), haadm_json_text(v, "priority"), haadm_json_text(v, "order"),
+                       haadm_json_text(v, "start_delay_s"), haadm_json_text(v, "memory_mib"), haadm_json_text(v, "owner"), haadm_json_text(v, "config"));
         }
         json_object_put(r);
         return HAADM_EXIT_OK;
