@@ -1,5 +1,6 @@
 /* Corosync adapter: three libraries, one loop. */
 #include "daemon/cluster.h"
+#include "daemon/cs_error.h"
 
 #include <corosync/cmap.h>
 #include <corosync/corotypes.h>
@@ -116,7 +117,7 @@ static int32_t dispatch_cpg(int32_t fd, int32_t revents, void *data) {
         (void)revents;
         cs_error_t e = cpg_dispatch(c->cpg, CS_DISPATCH_ALL);
         if (e != CS_OK && e != CS_ERR_TRY_AGAIN) {
-                qb_log(LOG_ERR, "lost the connection to corosync (cpg: error %d)", e);
+                qb_log(LOG_ERR, "lost the connection to corosync (cpg: %s, error %d)", vmha_cs_error_text(e), e);
                 lost(c);
                 return -1;
         }
@@ -129,7 +130,8 @@ static int32_t dispatch_vq(int32_t fd, int32_t revents, void *data) {
         (void)revents;
         cs_error_t e = votequorum_dispatch(c->vq, CS_DISPATCH_ALL);
         if (e != CS_OK && e != CS_ERR_TRY_AGAIN) {
-                qb_log(LOG_ERR, "lost the connection to corosync (votequorum: error %d)", e);
+                qb_log(LOG_ERR, "lost the connection to corosync (votequorum: %s, error %d)", vmha_cs_error_text(e),
+                       e);
                 lost(c);
                 return -1;
         }
@@ -147,7 +149,7 @@ static int read_nodelist(struct cluster *c, char *err, size_t err_len) {
 
         e = cmap_initialize(&cm);
         if (e != CS_OK) {
-                snprintf(err, err_len, "cannot connect to corosync's cmap (error %d): is corosync running?", e);
+                snprintf(err, err_len, "cannot connect to corosync's cmap: %s (error %d)", vmha_cs_error_text(e), e);
                 return -ENOTCONN;
         }
         e = cmap_iter_init(cm, "nodelist.node.", &it);
@@ -216,7 +218,7 @@ int cluster_new(qb_loop_t *loop, const struct cluster_events *ev, void *ud, stru
 
         e = cpg_model_initialize(&c->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, c);
         if (e != CS_OK) {
-                snprintf(err, err_len, "cannot connect to corosync's CPG (error %d)", e);
+                snprintf(err, err_len, "cannot connect to corosync's CPG: %s (error %d)", vmha_cs_error_text(e), e);
                 r = -ENOTCONN;
                 goto fail;
         }
@@ -229,8 +231,8 @@ int cluster_new(qb_loop_t *loop, const struct cluster_events *ev, void *ud, stru
         }
         e = votequorum_initialize(&c->vq, &vqcb);
         if (e != CS_OK) {
-                snprintf(err, err_len, "cannot connect to votequorum (error %d): is the quorum "
-                                       "provider corosync_votequorum configured?", e);
+                snprintf(err, err_len, "cannot connect to votequorum: %s (error %d): is the quorum "
+                                       "provider corosync_votequorum configured?", vmha_cs_error_text(e), e);
                 r = -ENOTCONN;
                 goto fail;
         }
@@ -238,7 +240,7 @@ int cluster_new(qb_loop_t *loop, const struct cluster_events *ev, void *ud, stru
         votequorum_context_set(c->vq, c);
         e = votequorum_trackstart(c->vq, 0, CS_TRACK_CURRENT | CS_TRACK_CHANGES);
         if (e != CS_OK) {
-                snprintf(err, err_len, "votequorum_trackstart failed (error %d)", e);
+                snprintf(err, err_len, "votequorum_trackstart failed: %s (error %d)", vmha_cs_error_text(e), e);
                 r = -ENOTCONN;
                 goto fail;
         }
@@ -249,7 +251,8 @@ int cluster_new(qb_loop_t *loop, const struct cluster_events *ev, void *ud, stru
                 nanosleep(&ts, NULL);
         }
         if (e != CS_OK) {
-                snprintf(err, err_len, "cannot join the CPG group %s (error %d)", CLUSTER_GROUP_NAME, e);
+                snprintf(err, err_len, "cannot join the CPG group %s: %s (error %d)", CLUSTER_GROUP_NAME,
+                         vmha_cs_error_text(e), e);
                 r = -ENOTCONN;
                 goto fail;
         }

@@ -1,24 +1,37 @@
 /* vmha.conf parsing: a table of known keys, each with its own validator.
  *
- * inih calls one handler per key; the handler validates it at once and, on
- * the first problem, records a message and stops the parse. inih reports
- * the line of that first error, so every message names file, line and key.
- * Duplicate keys, unknown sections and unknown keys are errors too: a typo
- * in an HA configuration must not silently fall back to a default.
+ * inih calls one handler per key; the handler validates it at once. The
+ * text reaches inih through our own line reader, which is what makes the
+ * messages exact: it numbers the lines, stops the parse at the first
+ * problem (inih alone would go on, and a later error would overwrite the
+ * first one's message), refuses a line longer than inih's line buffer
+ * (inih would cut it and read the rest as a new line, so the tail of a long
+ * comment could become a setting) and checks every [section] header, even
+ * of a section with no keys. Duplicate keys, unknown sections and unknown
+ * keys are errors too: a typo in an HA configuration must not silently
+ * fall back to a default.
  */
 #include "daemon/config.h"
+#include "heartbeat/disk_device.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct parse_ctx {
         struct vmha_config cfg;
+        const char *p, *end;            /* the text not yet handed to inih */
+        int line;                       /* number of the line inih works on */
         char msg[VMHA_CONFIG_ERROR_MAX];
+        int msg_line;                   /* the line msg is about */
         unsigned seen;                  /* bit per key_table entry */
 };
 
@@ -38,24 +51,49 @@ static int copy_string(char *dst, size_t dst_len, const char *value, char *msg, 
 }
 
 static int parse_device(struct vmha_config *c, const char *v, char *msg, size_t len) {
-        if (v[0] != '/' && strncmp(v, "LABEL=", 6) && strncmp(v, "UUID=", 5) && strncmp(v, "PARTUUID=", 9)) {
-                snprintf(msg, len, "'%s' is neither an absolute path nor LABEL=, UUID= or PARTUUID=", v);
+        if (disk_device_spec_check(v, msg, len) < 0)
                 return -EINVAL;
-        }
         return copy_string(c->heartbeat_device, sizeof(c->heartbeat_device), v, msg, len);
 }
 
-static int parse_timeout(struct vmha_config *c, const char *v, char *msg, size_t len) {
-        char *end;
-        double s;
+int vmha_seconds_parse(const char *s, uint32_t *ms) {
+        uint64_t whole = 0, frac = 0;
+        size_t n = 0, d = 0;
 
-        errno = 0;
-        s = strtod(v, &end);
-        if (errno || end == v || *end || !(s >= 2.0 && s <= 600.0)) {
+        while (s[n] >= '0' && s[n] <= '9' && n < 6)   /* up to 999999 s: no overflow */
+                whole = whole * 10 + (uint64_t)(s[n++] - '0');
+        if (n == 0 || (s[n] >= '0' && s[n] <= '9'))
+                return -EINVAL;
+        if (s[n] == '.') {
+                for (n++; s[n] >= '0' && s[n] <= '9'; n++, d++) {
+                        if (d == 3)
+                                return -EINVAL;
+                        frac = frac * 10 + (uint64_t)(s[n] - '0');
+                }
+                if (d == 0)
+                        return -EINVAL;
+                for (; d < 3; d++)
+                        frac *= 10;
+        }
+        if (s[n])
+                return -EINVAL;
+        *ms = (uint32_t)(whole * 1000 + frac);
+        return 0;
+}
+
+static int parse_timeout(struct vmha_config *c, const char *v, char *msg, size_t len) {
+        uint32_t ms;
+
+        if (vmha_seconds_parse(v, &ms) < 0) {
+                snprintf(msg, len, "'%s' is not a plain decimal number of seconds (like 5 or 2.5, at most 3 decimals)",
+                         v);
+                return -EINVAL;
+        }
+        if (ms < 2000 || ms > 600000) {
                 snprintf(msg, len, "'%s' is not a number of seconds in 2..600", v);
                 return -EINVAL;
         }
-        c->timeout_ms = (uint32_t)(s * 1000.0 + 0.5);
+        c->timeout_ms = ms;
         return 0;
 }
 
@@ -182,33 +220,110 @@ static const struct {
 #define N_KEYS (sizeof(key_table) / sizeof(key_table[0]))
 _Static_assert(N_KEYS <= 8 * sizeof(unsigned), "seen bitmap");
 
-static int handler(void *user, const char *section, const char *name, const char *value) {
+static void set_error(struct parse_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct parse_ctx *ctx, const char *fmt, ...) {
+        va_list ap;
+
+        if (ctx->msg[0])
+                return;         /* the first problem is the one reported */
+        va_start(ap, fmt);
+        vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+        va_end(ap);
+        ctx->msg_line = ctx->line;
+}
+
+static bool section_known(const char *section) {
+        for (size_t i = 0; i < N_KEYS; i++)
+                if (strcmp(section, key_table[i].section) == 0)
+                        return true;
+        return false;
+}
+
+/* "5 # seconds" -> "5": a '#' after whitespace starts a comment, as ';'
+ * already does in inih. */
+static void strip_inline_comment(char *value) {
+        char *p = value;
+
+        while ((p = strchr(p, '#')) != NULL) {
+                if (p > value && (p[-1] == ' ' || p[-1] == '\t')) {
+                        while (p > value && (p[-1] == ' ' || p[-1] == '\t'))
+                                p--;
+                        *p = 0;
+                        return;
+                }
+                p++;
+        }
+}
+
+static int handler(void *user, const char *section, const char *name, const char *raw) {
         struct parse_ctx *ctx = user;
         char why[VMHA_CONFIG_ERROR_MAX - 100];
-        bool section_known = false;
+        char value[VMHA_CONFIG_LINE_MAX + 1];
 
+        if (ctx->msg[0])
+                return 0;
+        snprintf(value, sizeof(value), "%s", raw);
+        strip_inline_comment(value);
+        if (!section_known(section)) {
+                set_error(ctx, "unknown section [%s]", section);
+                return 0;
+        }
         for (size_t i = 0; i < N_KEYS; i++) {
-                if (strcmp(section, key_table[i].section) != 0)
-                        continue;
-                section_known = true;
-                if (strcmp(name, key_table[i].key) != 0)
+                if (strcmp(section, key_table[i].section) != 0 || strcmp(name, key_table[i].key) != 0)
                         continue;
                 if (ctx->seen & (1u << i)) {
-                        snprintf(ctx->msg, sizeof(ctx->msg), "[%s] %s: set twice", section, name);
+                        set_error(ctx, "[%s] %s: set twice", section, name);
                         return 0;
                 }
                 ctx->seen |= 1u << i;
                 if (key_table[i].parse(&ctx->cfg, value, why, sizeof(why)) < 0) {
-                        snprintf(ctx->msg, sizeof(ctx->msg), "[%s] %s: %s", section, name, why);
+                        set_error(ctx, "[%s] %s: %s", section, name, why);
                         return 0;
                 }
                 return 1;
         }
-        if (!section_known)
-                snprintf(ctx->msg, sizeof(ctx->msg), "unknown section [%s]", section);
-        else
-                snprintf(ctx->msg, sizeof(ctx->msg), "[%s] unknown key '%s'", section, name);
+        set_error(ctx, "[%s] unknown key '%s'", section, name);
         return 0;
+}
+
+/* A "[name]" header: its section must be known even if no key follows.
+ * Anything else that starts with '[' is left to inih's syntax check. */
+static void check_section_header(struct parse_ctx *ctx, const char *line) {
+        const char *open = line + strspn(line, " \t"), *close;
+
+        if (*open != '[' || !(close = strchr(open + 1, ']')))
+                return;
+        char name[VMHA_CONFIG_LINE_MAX + 1];
+        snprintf(name, sizeof(name), "%.*s", (int)(close - open - 1), open + 1);
+        if (!section_known(name))
+                set_error(ctx, "unknown section [%s]", name);
+}
+
+/* inih's line reader (fgets-like): hands over one line at a time and ends
+ * the parse, as if at the end of the file, at the first problem. */
+static char *read_line(char *str, int num, void *stream) {
+        struct parse_ctx *ctx = stream;
+        const char *nl;
+        size_t n;
+
+        if (ctx->msg[0] || ctx->p >= ctx->end)
+                return NULL;
+        nl = memchr(ctx->p, '\n', (size_t)(ctx->end - ctx->p));
+        n = (size_t)((nl ? nl : ctx->end) - ctx->p);
+        ctx->line++;
+        if (memchr(ctx->p, 0, n)) {
+                set_error(ctx, "contains a NUL byte (not a text file?)");
+                return NULL;
+        }
+        if (n > VMHA_CONFIG_LINE_MAX || n >= (size_t)num) {
+                set_error(ctx, "line too long (%zu characters; at most %d)", n, VMHA_CONFIG_LINE_MAX);
+                return NULL;
+        }
+        memcpy(str, ctx->p, n);
+        str[n] = 0;
+        ctx->p += n + (nl != NULL);
+        check_section_header(ctx, str);
+        return ctx->msg[0] ? NULL : str;
 }
 
 void vmha_config_defaults(struct vmha_config *cfg) {
@@ -237,9 +352,97 @@ static int finish(struct parse_ctx *ctx, const char *name, struct vmha_config *c
         return 0;
 }
 
-static int report(int r, struct parse_ctx *ctx, const char *name, char *err, size_t err_len) {
-        if (r > 0 && ctx->msg[0])
-                snprintf(err, err_len, "%s:%d: %s", name, r, ctx->msg);
+static const char *file_type_name(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFDIR:
+                return "a directory";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "not a regular file";
+        }
+}
+
+/* The whole file, NUL-terminated, so that the line reader sees every byte.
+ * Only a regular file is read: O_NONBLOCK keeps the open of a FIFO from
+ * waiting for a writer, and fstat() refuses it, a directory or a device
+ * (/dev/zero would never end) before anything is read. */
+static int read_config_file(const char *path, char **text, size_t *len, char *err, size_t err_len) {
+        struct stat st;
+        char *buf = NULL;
+        size_t n = 0;
+        int fd, r = 0;
+
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                snprintf(err, err_len, "%s: %s", path, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "%s: %s", path, strerror(-r));
+                goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+                snprintf(err, err_len, "%s: is %s, not a configuration file (expected a regular file)", path,
+                         file_type_name(st.st_mode));
+                goto out;
+        }
+        if (st.st_size > VMHA_CONFIG_FILE_MAX) {
+                r = -EFBIG;
+                snprintf(err, err_len, "%s: %lld bytes is too large for a configuration file (at most %d)", path,
+                         (long long)st.st_size, VMHA_CONFIG_FILE_MAX);
+                goto out;
+        }
+        buf = malloc(VMHA_CONFIG_FILE_MAX + 2);
+        if (!buf) {
+                r = -ENOMEM;
+                snprintf(err, err_len, "%s: out of memory", path);
+                goto out;
+        }
+        /* Up to one byte past the limit, in case the file grew since fstat(). */
+        while (n <= VMHA_CONFIG_FILE_MAX) {
+                ssize_t got = read(fd, buf + n, VMHA_CONFIG_FILE_MAX + 1 - n);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        r = -errno;
+                        snprintf(err, err_len, "%s: %s", path, strerror(-r));
+                        goto out;
+                }
+                if (got == 0)
+                        break;
+                n += (size_t)got;
+        }
+        if (n > VMHA_CONFIG_FILE_MAX) {
+                r = -EFBIG;
+                snprintf(err, err_len, "%s: too large for a configuration file (at most %d bytes)", path,
+                         VMHA_CONFIG_FILE_MAX);
+                goto out;
+        }
+        buf[n] = 0;
+        *text = buf;
+        *len = n;
+        buf = NULL;
+out:
+        free(buf);
+        close(fd);
+        return r;
+}
+
+/* r is inih's answer: 0, or the line of the first line it could not parse
+ * or whose handler failed. A syntax error before our first message wins. */
+static int report(int r, const struct parse_ctx *ctx, const char *name, char *err, size_t err_len) {
+        if (ctx->msg[0] && (r <= 0 || r >= ctx->msg_line))
+                snprintf(err, err_len, "%s:%d: %s", name, ctx->msg_line, ctx->msg);
         else if (r > 0)
                 snprintf(err, err_len, "%s:%d: syntax error (expected [section] or key = value)", name, r);
         else
@@ -247,35 +450,34 @@ static int report(int r, struct parse_ctx *ctx, const char *name, char *err, siz
         return -EINVAL;
 }
 
-int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
-                             char *err, size_t err_len) {
-        struct parse_ctx ctx = { 0 };
+static int parse_text(const char *text, size_t len, const char *name, struct vmha_config *cfg, char *err,
+                      size_t err_len) {
+        struct parse_ctx ctx = { .p = text, .end = text + len };
         int r;
 
         vmha_config_defaults(&ctx.cfg);
-        r = ini_parse_string(text, handler, &ctx);
-        if (r != 0)
+        r = ini_parse_stream(read_line, &ctx, handler, &ctx);
+        if (r != 0 || ctx.msg[0])
                 return report(r, &ctx, name, err, err_len);
         return finish(&ctx, name, cfg, err, err_len);
 }
 
+int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
+                             char *err, size_t err_len) {
+        return parse_text(text, strlen(text), name, cfg, err, err_len);
+}
+
 int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_t err_len) {
-        struct parse_ctx ctx = { 0 };
-        FILE *f;
+        char *text = NULL;
+        size_t len = 0;
         int r;
 
-        f = fopen(path, "re");
-        if (!f) {
-                r = -errno;
-                snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        r = read_config_file(path, &text, &len, err, err_len);
+        if (r < 0)
                 return r;
-        }
-        vmha_config_defaults(&ctx.cfg);
-        r = ini_parse_file(f, handler, &ctx);
-        fclose(f);
-        if (r != 0)
-                return report(r, &ctx, path, err, err_len);
-        return finish(&ctx, path, cfg, err, err_len);
+        r = parse_text(text, len, path, cfg, err, err_len);
+        free(text);
+        return r;
 }
 
 const char *vmha_driver_name(enum vmha_driver d) {

@@ -5,7 +5,9 @@
  * the watchdog and who may talk to the daemon. Everything that changes at
  * run time (protected VMs, priorities, maintenance) is replicated state,
  * not configuration. A bad file is refused whole, with the file, line and
- * key of the first problem; the daemon does not start on it.
+ * key of the first problem; the daemon does not start on it. Comments start
+ * a line with '#' or ';', or follow a value after whitespace
+ * ("timeout = 5  # seconds").
  */
 #pragma once
 
@@ -26,7 +28,7 @@ enum vmha_fence_action {
 };
 
 struct vmha_config {
-        char heartbeat_device[PATH_MAX];        /* path, LABEL=, UUID=, PARTUUID= */
+        char heartbeat_device[PATH_MAX];        /* path, LABEL=, UUID=, PARTUUID=, PARTLABEL= */
         uint32_t timeout_ms;                    /* 2000..600000, default 5000 */
         char tiebreak_target[64];               /* IPv4/IPv6 address, or empty */
         enum vmha_driver driver;
@@ -41,6 +43,11 @@ struct vmha_config {
 };
 
 #define VMHA_CONFIG_ERROR_MAX 512
+/* The longest line, without its newline: inih's line buffer. A longer line
+ * is refused, never cut. */
+#define VMHA_CONFIG_LINE_MAX 199
+/* A larger file is no configuration file. */
+#define VMHA_CONFIG_FILE_MAX (1024 * 1024)
 
 /* Fills cfg with the defaults. */
 void vmha_config_defaults(struct vmha_config *cfg);
@@ -48,10 +55,18 @@ void vmha_config_defaults(struct vmha_config *cfg);
 /* Parses the file at path (or text, naming it name in messages) into cfg,
  * on top of the defaults. Returns 0, or -EINVAL with err set to
  * "FILE:LINE: [section] key: problem", or -errno when the file cannot be
- * read. cfg is left untouched on error. */
+ * read (-EISDIR for a directory, -EINVAL for a device, FIFO or socket:
+ * only a regular file is read). cfg is left untouched on error. */
 int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_t err_len);
 int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
                              char *err, size_t err_len);
+
+/* Seconds as written by people: plain decimal with at most three decimals
+ * ("5", "2.5", "0.125"), no sign, exponent, hex or blanks, so a value is
+ * used exactly as written, to the millisecond ("1.9999" is refused, not
+ * rounded to 2). Returns 0 and *ms, or -EINVAL. vmha.conf's timeout and
+ * haadm's --timeout both read seconds with it. */
+int vmha_seconds_parse(const char *s, uint32_t *ms);
 
 const char *vmha_driver_name(enum vmha_driver d);
 const char *vmha_fence_action_name(enum vmha_fence_action a);

@@ -1,11 +1,14 @@
 /* Strict parsing of control requests with json-c.
  *
- * The tokenizer is given the exact byte count and a small nesting limit;
- * the result must be one complete object with nothing after it. Each op
+ * json_strict.c is given the exact byte count and a small nesting limit;
+ * the result must be one complete object with nothing after it and no key
+ * twice. Each op
  * has a table of the keys it accepts; any other key is an error, so a
  * typo in a client never turns into a silently ignored setting.
  */
 #include "daemon/ipc_proto.h"
+#include "daemon/json_strict.h"
+#include "planner/planner.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -79,17 +82,9 @@ int ipc_priority_from_name(const char *s, enum ipc_priority *p) {
         return 0;
 }
 
-bool ipc_name_valid(const char *s) {
-        size_t n = strlen(s);
-        if (n < 1 || n >= IPC_NAME_MAX || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.' || c == '_' || c == '-'))
-                        return false;
-        }
-        return true;
+/* Untrusted text in a message: at most 64 bytes, printable. */
+static const char *show(const char *s, char *out, size_t out_len) {
+        return vmha_text_show(s, strnlen(s, 64), out, out_len);
 }
 
 static bool key_allowed(enum ipc_op op, const char *key, bool *required) {
@@ -122,8 +117,8 @@ static int get_name(json_object *v, const char *key, char out[IPC_NAME_MAX], cha
         if (!json_object_is_type(v, json_type_string))
                 return bad(err, "args.%s: expected a string", key);
         s = json_object_get_string(v);
-        if (strlen(s) != (size_t)json_object_get_string_len(v) || !ipc_name_valid(s))
-                return bad(err, "args.%s: invalid name (1-63 letters, digits, '.', '_', '-')", key);
+        if (!vmha_name_valid(s, (size_t)json_object_get_string_len(v)))
+                return bad(err, "args.%s: invalid name (" VMHA_NAME_RULE ")", key);
         strcpy(out, s);
         return 0;
 }
@@ -148,7 +143,7 @@ static int parse_arg(struct ipc_request *req, const char *key, json_object *v, c
                 return 0;
         }
         if (strcmp(key, "failures_to_tolerate") == 0) {
-                r = get_int(v, key, 0, 254, &n, err);
+                r = get_int(v, key, 0, PLAN_MAX_FAILURES_TO_TOLERATE, &n, err);
                 req->has_failures_to_tolerate = r == 0;
                 req->failures_to_tolerate = (uint32_t)n;
                 return r;
@@ -161,13 +156,13 @@ static int parse_arg(struct ipc_request *req, const char *key, json_object *v, c
                 return 0;
         }
         if (strcmp(key, "order") == 0) {
-                r = get_int(v, key, -1000000, 1000000, &n, err);
+                r = get_int(v, key, PLAN_MIN_ORDER, PLAN_MAX_ORDER, &n, err);
                 req->has_order = r == 0;
                 req->order = (int32_t)n;
                 return r;
         }
         if (strcmp(key, "start_delay_s") == 0) {
-                r = get_int(v, key, 0, 3600, &n, err);
+                r = get_int(v, key, 0, PLAN_MAX_START_DELAY_S, &n, err);
                 req->has_start_delay = r == 0;
                 req->start_delay_s = (uint32_t)n;
                 return r;
@@ -195,10 +190,9 @@ static int parse_arg(struct ipc_request *req, const char *key, json_object *v, c
 }
 
 int ipc_request_parse(const void *buf, size_t len, struct ipc_request *req, char err[IPC_ERROR_MAX]) {
-        struct json_tokener *tok;
         json_object *root = NULL, *op = NULL, *args = NULL;
-        enum json_tokener_error jerr;
-        size_t used;
+        struct json_strict_error jerr;
+        char shown[72];
         int r = 0;
 
         memset(req, 0, sizeof(*req));
@@ -206,37 +200,20 @@ int ipc_request_parse(const void *buf, size_t len, struct ipc_request *req, char
                 return bad(err, "empty request");
         if (len > IPC_MAX_MESSAGE)
                 return bad(err, "request of %zu bytes exceeds the limit of %d", len, IPC_MAX_MESSAGE);
-        tok = json_tokener_new_ex(JSON_DEPTH);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        root = json_tokener_parse_ex(tok, buf, (int)len);
-        jerr = json_tokener_get_error(tok);
-        used = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (!root || jerr != json_tokener_success) {
-                r = bad(err, "malformed JSON: %s",
-                        jerr == json_tokener_continue ? "incomplete" : json_tokener_error_desc(jerr));
-                goto out;
+        r = json_strict_parse_object(buf, len, JSON_DEPTH, &root, &jerr);
+        if (r == -ENOMEM) {
+                bad(err, "out of memory");
+                return r;
         }
-        /* Strict mode already refuses trailing characters; this also
-         * covers trailing NULs and any later change of that behaviour. */
-        for (const char *p = (const char *)buf + used; p < (const char *)buf + len; p++)
-                if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' && *p != 0) {
-                        r = bad(err, "trailing bytes after the JSON object");
-                        goto out;
-                }
-        if (!json_object_is_type(root, json_type_object)) {
-                r = bad(err, "a request must be a JSON object");
-                goto out;
-        }
+        if (r < 0)
+                return bad(err, "%s%s", r == -EBADMSG ? "malformed JSON: " : "", jerr.msg);
         json_object_object_foreach(root, key, val) {
                 if (strcmp(key, "op") == 0)
                         op = val;
                 else if (strcmp(key, "args") == 0)
                         args = val;
                 else {
-                        r = bad(err, "unknown field '%.64s'", key);
+                        r = bad(err, "unknown field '%s'", show(key, shown, sizeof(shown)));
                         goto out;
                 }
         }
@@ -249,7 +226,7 @@ int ipc_request_parse(const void *buf, size_t len, struct ipc_request *req, char
                 if (strcmp(json_object_get_string(op), op_names[i]) == 0)
                         req->op = (enum ipc_op)i;
         if (req->op == _IPC_OP_MAX) {
-                r = bad(err, "unknown op '%.64s'", json_object_get_string(op));
+                r = bad(err, "unknown op '%s'", show(json_object_get_string(op), shown, sizeof(shown)));
                 goto out;
         }
         if (args && !json_object_is_type(args, json_type_object)) {
@@ -260,7 +237,8 @@ int ipc_request_parse(const void *buf, size_t len, struct ipc_request *req, char
                 json_object_object_foreach(args, akey, aval) {
                         bool required;
                         if (!key_allowed(req->op, akey, &required)) {
-                                r = bad(err, "%s: unknown argument '%.64s'", op_names[req->op], akey);
+                                r = bad(err, "%s: unknown argument '%s'", op_names[req->op],
+                                        show(akey, shown, sizeof(shown)));
                                 goto out;
                         }
                         r = parse_arg(req, akey, aval, err);
@@ -277,6 +255,9 @@ int ipc_request_parse(const void *buf, size_t len, struct ipc_request *req, char
         }
         if (req->op == IPC_OP_POOL_SET && !req->has_failures_to_tolerate && !req->has_allow_overcommit)
                 r = bad(err, "pool_set: nothing to set");
+        if (req->op == IPC_OP_VM_SET && !req->has_priority && !req->has_order && !req->has_start_delay &&
+            !req->has_memory && !req->has_config)
+                r = bad(err, "vm_set: nothing to change");
 out:
         json_object_put(root);
         if (r < 0) {

@@ -4,9 +4,10 @@
  * A request is {"op": "NAME", "args": {...}}; a reply is
  * {"ok": true, "result": {...}} or {"ok": false, "error": "message"}.
  * This file is the pure half: building and strictly validating requests.
- * Anything unexpected (an unknown op or key, a wrong type, a value out of
- * range, trailing bytes, deep nesting, an oversized message) is refused
- * with a message saying what is wrong, and nothing is done.
+ * Anything unexpected (an unknown op or key, a key given twice, a wrong
+ * type, a value out of range, a name that breaks the rule of name.h,
+ * trailing bytes, deep nesting, an oversized message) is refused with a
+ * message saying what is wrong, and nothing is done.
  */
 #pragma once
 
@@ -14,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/name.h"
+
 #define IPC_MAX_MESSAGE (64 * 1024)
-#define IPC_NAME_MAX 64
+#define IPC_NAME_MAX VMHA_NAME_MAX
 #define IPC_PATH_MAX 256
 #define IPC_ERROR_MAX 256
 #define IPC_SERVICE_NAME "vmhad"
@@ -65,7 +68,7 @@ struct ipc_request {
 };
 
 /* Parses and validates one request of len bytes (not necessarily
- * NUL-terminated). Returns 0, or -EBADMSG with err set. */
+ * NUL-terminated). Returns 0, or -EBADMSG (-ENOMEM) with err set. */
 int ipc_request_parse(const void *buf, size_t len, struct ipc_request *req, char err[IPC_ERROR_MAX]);
 
 /* Serializes a request (malloc'd NUL-terminated JSON). Returns 0 or -errno. */
@@ -74,7 +77,3 @@ int ipc_request_format(const struct ipc_request *req, char **json);
 const char *ipc_op_name(enum ipc_op op);
 const char *ipc_priority_name(enum ipc_priority p);
 int ipc_priority_from_name(const char *s, enum ipc_priority *p);
-
-/* A VM or host name: 1..63 characters of letters, digits, '.', '_', '-',
- * not starting with '-'. */
-bool ipc_name_valid(const char *s);

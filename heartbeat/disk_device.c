@@ -3,27 +3,48 @@
 
 #include <blkid/blkid.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-int disk_device_resolve(const char *spec, char **path) {
-        static const char *const tags[] = { "LABEL=", "UUID=", "PARTUUID=", "PARTLABEL=" };
-        const char *eq = strchr(spec, '=');
-        char *p;
+static const char *const tags[] = { "LABEL=", "UUID=", "PARTUUID=", "PARTLABEL=" };
 
-        if (!*spec)
+int disk_device_spec_check(const char *spec, char *why, size_t why_len) {
+        const char *eq = strchr(spec, '=');
+
+        if (!*spec) {
+                snprintf(why, why_len, "must not be empty");
                 return -EINVAL;
-        if (eq && spec[0] != '/') {
-                bool known = false;
-                for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
-                        if (strncmp(spec, tags[i], strlen(tags[i])) == 0)
-                                known = true;
-                if (!known || eq[1] == 0)
-                        return -EINVAL;
+        }
+        if (spec[0] == '/')
+                return 0;
+        if (eq) {
+                for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+                        if (strncmp(spec, tags[i], strlen(tags[i])) != 0)
+                                continue;
+                        if (eq[1] == 0) {
+                                snprintf(why, why_len, "'%s' has no value", spec);
+                                return -EINVAL;
+                        }
+                        return 0;
+                }
+                snprintf(why, why_len, "'%.*s' is not a device tag (expected %s)", (int)(eq - spec + 1), spec,
+                         DISK_DEVICE_TAGS);
+                return -EINVAL;
+        }
+        snprintf(why, why_len, "'%s' is neither an absolute path nor %s", spec, DISK_DEVICE_TAGS);
+        return -EINVAL;
+}
+
+int disk_device_resolve(const char *spec, char **path) {
+        char why[256], *p;
+
+        if (disk_device_spec_check(spec, why, sizeof(why)) < 0)
+                return -EINVAL;
+        if (spec[0] != '/') {
                 p = blkid_evaluate_tag(spec, NULL, NULL);
                 if (!p)
                         return -ENOENT;
@@ -35,6 +56,26 @@ int disk_device_resolve(const char *spec, char **path) {
                 return -ENOMEM;
         *path = p;
         return 0;
+}
+
+const char *disk_device_open_error(const char *path, int r, char *buf, size_t len) {
+        struct stat st;
+        const char *what = "neither a block device nor a file";
+
+        if (r != -EISDIR && r != -ENOTBLK)
+                return strerror(-r);
+        if (r == -EISDIR)
+                return "is a directory, not a block device or file";
+        if (stat(path, &st) == 0) {
+                if (S_ISCHR(st.st_mode))
+                        what = "a character device";
+                else if (S_ISFIFO(st.st_mode))
+                        what = "a FIFO";
+                else if (S_ISSOCK(st.st_mode))
+                        what = "a socket";
+        }
+        snprintf(buf, len, "is %s, not a block device or file", what);
+        return buf;
 }
 
 int disk_device_probe(const char *path, char *what, size_t what_len) {

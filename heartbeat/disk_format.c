@@ -72,8 +72,12 @@ static int header_check(const void *buf, size_t buf_len, size_t crc_len, uint32_
         }
         if (le32toh(h->crc32) != block_crc(buf, crc_len))
                 return fail(err, -EBADMSG, "%s: checksum mismatch", what);
+        /* A valid structure of another version is not corrupt: say so. */
+        if (le16toh(h->version) > DISK_LAYOUT_VERSION)
+                return fail(err, -EPROTO, "%s: made by a newer vmha (layout version %u; this build reads %u)",
+                            what, le16toh(h->version), DISK_LAYOUT_VERSION);
         if (le16toh(h->version) != DISK_LAYOUT_VERSION)
-                return fail(err, -EPROTO, "%s: version %u unsupported (this build reads version %u)",
+                return fail(err, -EPROTO, "%s: layout version %u is not one this build reads (%u)",
                             what, le16toh(h->version), DISK_LAYOUT_VERSION);
         if (h->reserved != 0)
                 return fail(err, -EBADMSG, "%s: reserved header field is not zero", what);

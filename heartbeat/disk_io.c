@@ -120,11 +120,21 @@ static void *worker_main(void *arg) {
 int disk_io_open(const char *path, enum disk_io_mode mode, struct disk_io **ret) {
         pthread_condattr_t ca;
         struct disk_io *io;
+        struct stat st;
         int flags = O_DIRECT | O_CLOEXEC;
         int r;
 
         if (!path || !*path)
                 return -EINVAL;
+        /* Only a block device or a file: the open of a FIFO would wait for
+         * a writer with no deadline, and O_DIRECT on a directory or a
+         * character device fails with a mere EINVAL. */
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+                return -ENOTBLK;
         flags |= mode == DISK_IO_READ_WRITE ? (O_RDWR | O_DSYNC) : O_RDONLY;
 
         io = calloc(1, sizeof(*io));

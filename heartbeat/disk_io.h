@@ -25,7 +25,9 @@ enum disk_io_mode {
 };
 
 /* Opens an already resolved device path with O_DIRECT (and O_DSYNC for
- * writing) and starts the worker. Returns 0 or a negative errno. */
+ * writing) and starts the worker. Returns 0 or a negative errno: -EISDIR
+ * for a directory, -ENOTBLK for anything else that is neither a block
+ * device nor a regular file (a FIFO is refused, never waited on). */
 int disk_io_open(const char *path, enum disk_io_mode mode, struct disk_io **ret);
 
 /* Stops the worker. A worker stuck in a hung syscall is left to finish on

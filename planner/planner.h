@@ -26,6 +26,14 @@
  * VMs stay far from overflowing 64 bits. */
 #define PLAN_MAX_MEMORY_MIB (UINT64_C(1) << 40)
 
+/* The ranges of the replicated settings. haadm's options, vmhad's control
+ * requests and haadm plan's input all check them against these, so a value
+ * one accepts the others accept too. */
+#define PLAN_MAX_FAILURES_TO_TOLERATE 254       /* a pool has at most 255 hosts */
+#define PLAN_MAX_START_DELAY_S 3600
+#define PLAN_MIN_ORDER (-1000000)
+#define PLAN_MAX_ORDER 1000000
+
 enum plan_host_state {
         PLAN_HOST_LIVE,
         PLAN_HOST_DEAD,

@@ -2,6 +2,7 @@
  * groups; each group parses its own options and prints its own help. */
 #include "tools/haadm.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +32,8 @@ static const char usage_text[] =
         "                        also 'haadm host-is-in-emergency-mode'\n"
         "                        poison pill: tell HOST through its mailbox to fence itself\n"
         "\n"
-        "DEVICE is a path, or LABEL=..., UUID=... or PARTUUID=... (resolved with libblkid).\n"
+        "DEVICE is a path, or LABEL=..., UUID=..., PARTUUID=... or PARTLABEL=... (resolved\n"
+        "with libblkid).\n"
         "Run 'haadm COMMAND --help' for a command's options.\n"
         "\n"
         "Exit status: 0 success, 1 negative answer (corrupt data, refused change),\n"
@@ -45,6 +47,21 @@ int haadm_usage_error(const char *fmt, ...) {
         va_end(ap);
         fputc('\n', stderr);
         return HAADM_EXIT_USAGE;
+}
+
+int haadm_option_error(const char *cmd, const char *help, int c, char **argv) {
+        const char *opt = argv[optind - 1];
+
+        if (c == ':')
+                return haadm_usage_error("%s: option %s needs a value", cmd, opt);
+        return haadm_usage_error("%s: unknown option '%s' (see 'haadm %s --help')", cmd, opt, help);
+}
+
+bool haadm_help_requested(int argc, char **argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                        return true;
+        return false;
 }
 
 int main(int argc, char **argv) {

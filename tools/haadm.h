@@ -13,10 +13,23 @@ enum {
         HAADM_EXIT_NODAEMON = 3,  /* vmhad is not running */
 };
 
+/* vmhad's replies nest a few levels (status: hosts[], each an object). */
+#define HAADM_REPLY_DEPTH 16
+
 /* Prints "haadm: MESSAGE" on stderr and returns HAADM_EXIT_USAGE. */
 int haadm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #include <stdbool.h>
+
+/* For an option getopt_long() refused, with an optstring starting with
+ * ':' (so that a missing value is told apart from an unknown option):
+ * "CMD: option --X needs a value" or "CMD: unknown option '--X' (see
+ * 'haadm HELP --help')". Returns HAADM_EXIT_USAGE. */
+int haadm_option_error(const char *cmd, const char *help, int c, char **argv);
+
+/* Is --help or -h among the arguments (before any "--")? Every command
+ * then prints its usage on stdout and exits 0. */
+bool haadm_help_requested(int argc, char **argv);
 
 int haadm_disk_main(int argc, char **argv);
 int haadm_plan_main(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* haadm commands that talk to the local vmhad over libqb IPC: status,
- * enable, disable, pool set, vm set|list|remove, host maintenance.
+ * enable, disable, pool set, vm set|list|remove, host maintenance (the
+ * status text itself is haadm_status.c).
  *
  * Each builds a request with the same code the daemon parses with
  * (daemon/ipc_proto.c), so client and server cannot disagree about the
@@ -7,7 +8,10 @@
  * pointer to systemctl.
  */
 #include "daemon/ipc_proto.h"
+#include "daemon/json_strict.h"
+#include "planner/planner.h"
 #include "tools/haadm.h"
+#include "tools/haadm_status.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -60,21 +64,31 @@ static json_object *call(const struct ipc_request *req, int *status) {
                 goto out;
         }
         {
-                struct json_tokener *tok = json_tokener_new();
+                struct json_strict_error jerr;
                 size_t len = (size_t)n - sizeof(struct qb_ipc_response_header);
-                reply = json_tokener_parse_ex(tok, buf + sizeof(struct qb_ipc_response_header), (int)len);
-                json_tokener_free(tok);
-        }
-        if (!reply || !json_object_is_type(reply, json_type_object)) {
-                json_object_put(reply);
-                reply = NULL;
-                *status = haadm_usage_error("vmhad sent a malformed reply");
+                if (json_strict_parse_object(buf + sizeof(struct qb_ipc_response_header), len, HAADM_REPLY_DEPTH,
+                                             &reply, &jerr) < 0) {
+                        reply = NULL;
+                        *status = haadm_usage_error("vmhad sent a malformed reply: %s", jerr.msg);
+                }
         }
 out:
         free(json);
         free(buf);
         qb_ipcc_disconnect(c);
         return reply;
+}
+
+/* A VM or host name from the command line, checked with the daemon's rule;
+ * a bad one is named (safely shown) on stderr. */
+static bool name_ok(const char *name, const char *cmd, const char *what) {
+        char shown[128];
+
+        if (vmha_name_valid(name, strlen(name)))
+                return true;
+        haadm_usage_error("%s: '%s' is not a valid %s name (" VMHA_NAME_RULE ")", cmd,
+                          vmha_text_show(name, strlen(name), shown, sizeof(shown)), what);
+        return false;
 }
 
 static bool reply_ok(json_object *r) {
@@ -104,18 +118,6 @@ static int run_change(const struct ipc_request *req, const char *done) {
         return HAADM_EXIT_OK;
 }
 
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v) || !v)
-                return "-";
-        return json_object_get_string(v);
-}
-
-static bool jbool(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
-}
-
 /* Shared option parsing: only --json, for the read-only commands. */
 static int parse_json_flag(int argc, char **argv, const char *cmd, bool *json) {
         static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, {} };
@@ -123,14 +125,14 @@ static int parse_json_flag(int argc, char **argv, const char *cmd, bool *json) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 if (c == 'j') {
                         *json = true;
                 } else if (c == 'h') {
                         printf("usage: haadm %s [--json]\n", cmd);
                         return -1;
                 } else {
-                        return haadm_usage_error("%s: unknown option '%s'", cmd, argv[optind - 1]);
+                        return haadm_option_error(cmd, cmd, c, argv);
                 }
         }
         if (optind < argc)
@@ -170,44 +172,24 @@ static json_object *query(int argc, char **argv, const char *cmd, enum ipc_op op
 }
 
 int haadm_status_main(int argc, char **argv) {
-        json_object *r, *hosts, *pool, *self, *vms;
+        json_object *r;
         int status;
 
         r = query(argc, argv, "status", IPC_OP_STATUS, &status);
         if (!r)
                 return status;
-        json_object_object_get_ex(r, "pool", &pool);
-        json_object_object_get_ex(r, "self", &self);
-        json_object_object_get_ex(r, "hosts", &hosts);
-        json_object_object_get_ex(r, "vms", &vms);
-        printf("pool %s: HA %s, %s, config generation %s\n", jstr(pool, "cluster"),
-               jbool(pool, "ha_enabled") ? "enabled" : "disabled", jbool(pool, "quorate") ? "quorate" : "NOT QUORATE",
-               jstr(pool, "config_generation"));
-        printf("failures tolerated: %s%s (target %s, overcommit %s)%s\n", jstr(pool, "failures_tolerated"),
-               jbool(pool, "ntol_exact") || strcmp(jstr(pool, "failures_tolerated"), "-") == 0 ? "" : " or more",
-               jstr(pool, "failures_to_tolerate"), jbool(pool, "allow_overcommit") ? "allowed" : "refused",
-               jbool(pool, "overcommitted") ? "  OVERCOMMITTED" : "");
-        printf("this host: %s: %s\n", jstr(self, "verdict"), jstr(self, "reason"));
-        printf("\n  %3s  %-16s %-9s %-6s %-7s %-12s %s\n", "id", "host", "state", "master", "network", "disk", "maintenance");
-        for (size_t i = 0; hosts && i < json_object_array_length(hosts); i++) {
-                json_object *h = json_object_array_get_idx(hosts, i), *age;
-                char disk[32];
-                if (json_object_object_get_ex(h, "disk_age_ms", &age) && age)
-                        snprintf(disk, sizeof(disk), "%s %.1fs", jbool(h, "disk") ? "yes" : "no",
-                                 json_object_get_int64(age) / 1000.0);
-                else
-                        snprintf(disk, sizeof(disk), "never seen");
-                printf("  %3s  %-16s %-9s %-6s %-7s %-12s %s\n", jstr(h, "id"), jstr(h, "name"), jstr(h, "state"),
-                       jbool(h, "master") ? "yes" : "", jbool(h, "network") ? "yes" : "no", disk,
-                       jbool(h, "maintenance") ? "on" : "");
-        }
-        printf("\n%zu protected VM(s)\n", vms ? json_object_array_length(vms) : 0);
+        haadm_status_print(stdout, r);
         json_object_put(r);
         return HAADM_EXIT_OK;
 }
 
 int haadm_enable_main(int argc, char **argv, bool enable) {
         struct ipc_request req = { .op = enable ? IPC_OP_ENABLE : IPC_OP_DISABLE };
+        if (haadm_help_requested(argc, argv)) {
+                puts("usage: haadm enable | haadm disable\n"
+                     "Arms (enable) or disarms (disable) HA for the whole pool; asks this host's vmhad.");
+                return HAADM_EXIT_OK;
+        }
         if (argc > 1)
                 return haadm_usage_error("%s takes no arguments", argv[0]);
         return run_change(&req, enable ? "HA enabled for the pool" : "HA disabled for the pool");
@@ -246,7 +228,7 @@ int haadm_pool_main(int argc, char **argv) {
         int c;
 
         if (argc < 2 || strcmp(argv[1], "set") != 0) {
-                if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+                if (haadm_help_requested(argc, argv)) {
                         puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
                         return HAADM_EXIT_OK;
                 }
@@ -256,11 +238,12 @@ int haadm_pool_main(int argc, char **argv) {
         argv++;
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
-                        if (parse_long(optarg, 0, 254, &v) < 0)
-                                return haadm_usage_error("pool set: --failures-to-tolerate must be 0..254, not '%s'", optarg);
+                        if (parse_long(optarg, 0, PLAN_MAX_FAILURES_TO_TOLERATE, &v) < 0)
+                                return haadm_usage_error("pool set: --failures-to-tolerate must be 0..%d, not '%s'",
+                                                         PLAN_MAX_FAILURES_TO_TOLERATE, optarg);
                         req.has_failures_to_tolerate = true;
                         req.failures_to_tolerate = (uint32_t)v;
                         break;
@@ -273,7 +256,7 @@ int haadm_pool_main(int argc, char **argv) {
                         puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("pool set: unknown option '%s'", argv[optind - 1]);
+                        return haadm_option_error("pool set", "pool", c, argv);
                 }
         }
         if (optind < argc)
@@ -296,6 +279,7 @@ static int vm_set(int argc, char **argv) {
                 { "start-delay", required_argument, NULL, 'd' },
                 { "memory", required_argument, NULL, 'm' },
                 { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
                 {}
         };
         struct ipc_request req = { .op = IPC_OP_VM_SET };
@@ -305,7 +289,7 @@ static int vm_set(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'p':
                         if (ipc_priority_from_name(optarg, &req.priority) < 0)
@@ -313,14 +297,16 @@ static int vm_set(int argc, char **argv) {
                         req.has_priority = true;
                         break;
                 case 'o':
-                        if (parse_long(optarg, -1000000, 1000000, &v) < 0)
-                                return haadm_usage_error("vm set: --order must be a whole number, not '%s'", optarg);
+                        if (parse_long(optarg, PLAN_MIN_ORDER, PLAN_MAX_ORDER, &v) < 0)
+                                return haadm_usage_error("vm set: --order must be a whole number in %d..%d, not '%s'",
+                                                         PLAN_MIN_ORDER, PLAN_MAX_ORDER, optarg);
                         req.has_order = true;
                         req.order = (int32_t)v;
                         break;
                 case 'd':
-                        if (parse_long(optarg, 0, 3600, &v) < 0)
-                                return haadm_usage_error("vm set: --start-delay must be 0..3600 seconds, not '%s'", optarg);
+                        if (parse_long(optarg, 0, PLAN_MAX_START_DELAY_S, &v) < 0)
+                                return haadm_usage_error("vm set: --start-delay must be 0..%d seconds, not '%s'",
+                                                         PLAN_MAX_START_DELAY_S, optarg);
                         req.has_start_delay = true;
                         req.start_delay_s = (uint32_t)v;
                         break;
@@ -336,18 +322,22 @@ static int vm_set(int argc, char **argv) {
                         req.has_config = true;
                         snprintf(req.config, sizeof(req.config), "%s", optarg);
                         break;
+                case 'h':
+                        fputs(vm_usage, stdout);
+                        return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("vm set: unknown option '%s'", argv[optind - 1]);
+                        return haadm_option_error("vm set", "vm", c, argv);
                 }
         }
         if (optind >= argc)
                 return haadm_usage_error("vm set: missing NAME\n%s", vm_usage);
-        if (!ipc_name_valid(argv[optind]))
-                return haadm_usage_error("vm set: '%s' is not a valid VM name (1-63 letters, digits, '.', '_', '-')",
-                                         argv[optind]);
+        if (!name_ok(argv[optind], "vm set", "VM"))
+                return HAADM_EXIT_USAGE;
         snprintf(req.vm, sizeof(req.vm), "%s", argv[optind++]);
         if (optind < argc)
                 return haadm_usage_error("vm set: unexpected argument '%s'", argv[optind]);
+        if (!req.has_priority && !req.has_order && !req.has_start_delay && !req.has_memory && !req.has_config)
+                return haadm_usage_error("vm set: nothing to change: give at least one option (see 'haadm vm --help')");
         snprintf(done, sizeof(done), "%s updated", req.vm);
         return run_change(&req, done);
 }
@@ -363,8 +353,8 @@ static int vm_list(int argc, char **argv) {
         printf("%-24s %-12s %6s %6s %9s %-10s %s\n", "vm", "priority", "order", "delay", "memory", "owner", "config");
         for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
                 json_object *v = json_object_array_get_idx(vms, i);
-                printf("%-24s %-12s %6s %5ss %6s MiB %-10s %s\n", jstr(v, "name"), jstr(v, "priority"), jstr(v, "order"),
-                       jstr(v, "start_delay_s"), jstr(v, "memory_mib"), jstr(v, "owner"), jstr(v, "config"));
+                printf("%-24s %-12s %6s %5ss %6s MiB %-10s %s\n", haadm_json_text(v, "name"), haadm_json_text(v, "priority"), haadm_json_text(v, "order"),
+                       haadm_json_text(v, "start_delay_s"), haadm_json_text(v, "memory_mib"), haadm_json_text(v, "owner"), haadm_json_text(v, "config"));
         }
         json_object_put(r);
         return HAADM_EXIT_OK;
@@ -384,10 +374,14 @@ int haadm_vm_main(int argc, char **argv) {
         if (strcmp(argv[1], "remove") == 0) {
                 struct ipc_request req = { .op = IPC_OP_VM_REMOVE };
                 char done[128];
+                if (haadm_help_requested(argc - 1, argv + 1)) {
+                        fputs(vm_usage, stdout);
+                        return HAADM_EXIT_OK;
+                }
                 if (argc != 3)
                         return haadm_usage_error("usage: haadm vm remove NAME");
-                if (!ipc_name_valid(argv[2]))
-                        return haadm_usage_error("vm remove: '%s' is not a valid VM name", argv[2]);
+                if (!name_ok(argv[2], "vm remove", "VM"))
+                        return HAADM_EXIT_USAGE;
                 snprintf(req.vm, sizeof(req.vm), "%s", argv[2]);
                 snprintf(done, sizeof(done), "%s is no longer protected", req.vm);
                 return run_change(&req, done);
@@ -418,8 +412,8 @@ static int host_fence(int argc, char **argv) {
         }
         if (!host)
                 return haadm_usage_error("host fence: missing HOST\n%s", host_usage);
-        if (!ipc_name_valid(host))
-                return haadm_usage_error("host fence: '%s' is not a valid host name", host);
+        if (!name_ok(host, "host fence", "host"))
+                return HAADM_EXIT_USAGE;
         if (!yes) {
                 if (!isatty(STDIN_FILENO))
                         return haadm_usage_error("host fence: not on a terminal; confirm with --yes");
@@ -441,7 +435,7 @@ int haadm_host_main(int argc, char **argv) {
         struct ipc_request req = { .op = IPC_OP_HOST_MAINTENANCE };
         char done[128];
 
-        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        if (haadm_help_requested(argc, argv)) {
                 fputs(host_usage, stdout);
                 return HAADM_EXIT_OK;
         }
@@ -449,8 +443,8 @@ int haadm_host_main(int argc, char **argv) {
                 return host_fence(argc - 1, argv + 1);
         if (argc != 4 || strcmp(argv[1], "maintenance") != 0)
                 return haadm_usage_error("%s", host_usage);
-        if (!ipc_name_valid(argv[2]))
-                return haadm_usage_error("host maintenance: '%s' is not a valid host name", argv[2]);
+        if (!name_ok(argv[2], "host maintenance", "host"))
+                return HAADM_EXIT_USAGE;
         if (strcmp(argv[3], "on") == 0)
                 req.on = true;
         else if (strcmp(argv[3], "off") != 0)

@@ -5,6 +5,7 @@
  * when it refuses. `dump` decodes every structure on its own, so one corrupt
  * block is reported without hiding the rest.
  */
+#include "daemon/config.h"
 #include "heartbeat/disk_device.h"
 #include "heartbeat/disk_format.h"
 #include "heartbeat/disk_io.h"
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define IO_TIMEOUT_MS 5000u
 
@@ -39,20 +41,37 @@ static const char disk_usage[] =
         "       2 on usage or I/O errors.\n"
         "       --json             one JSON object instead of tables\n"
         "\n"
-        "DEVICE is a path or LABEL=..., UUID=..., PARTUUID=... (resolved with libblkid).\n";
+        "DEVICE is a path or LABEL=..., UUID=..., PARTUUID=..., PARTLABEL=... (resolved with\n"
+        "libblkid).\n";
 
+/* On the command line a path may be relative to the current directory;
+ * otherwise a device name is checked as vmha.conf checks it. */
 static int open_device(const char *spec, enum disk_io_mode mode, struct disk_io **io) {
-        char *path = NULL;
-        int r = disk_device_resolve(spec, &path);
+        char *abs = NULL, *path = NULL, why[512];
+        int r;
 
-        if (r == -EINVAL)
-                return haadm_usage_error("%s: not a device path or LABEL=, UUID=, PARTUUID= tag", spec);
-        if (r < 0)
+        if (spec[0] && spec[0] != '/' && !strchr(spec, '=')) {
+                char *cwd = get_current_dir_name();
+                if (!cwd || asprintf(&abs, "%s/%s", cwd, spec) < 0) {
+                        free(cwd);
+                        return haadm_usage_error("%s: cannot make an absolute path: %s", spec, strerror(errno));
+                }
+                free(cwd);
+        }
+        if (disk_device_spec_check(abs ? abs : spec, why, sizeof(why)) < 0) {
+                free(abs);
+                return haadm_usage_error("device %s", why);
+        }
+        r = disk_device_resolve(abs ? abs : spec, &path);
+        free(abs);
+        if (r == -ENOENT)
                 return haadm_usage_error("%s: no such device", spec);
+        if (r < 0)
+                return haadm_usage_error("%s: %s", spec, strerror(-r));
         r = disk_io_open(path, mode, io);
         if (r < 0) {
-                haadm_usage_error("%s: cannot open%s: %s", path,
-                                  r == -EINVAL ? " with O_DIRECT" : "", strerror(-r));
+                haadm_usage_error("%s: %s%s", path, r == -EISDIR || r == -ENOTBLK ? "" : "cannot open: ",
+                                  disk_device_open_error(path, r, why, sizeof(why)));
                 free(path);
                 return HAADM_EXIT_USAGE;
         }
@@ -70,19 +89,6 @@ static bool cluster_name_ok(const char *s) {
         return true;
 }
 
-/* Parses "5", "2.5": seconds to milliseconds, whole milliseconds only. */
-static int parse_seconds(const char *s, uint32_t *ms) {
-        char *end;
-        double v;
-
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno || end == s || *end || !(v >= 0) || v > 1e6)
-                return -EINVAL;
-        *ms = (uint32_t)(v * 1000.0 + 0.5);
-        return 0;
-}
-
 static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
         char *end;
         unsigned long v;
@@ -97,22 +103,29 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
         return 0;
 }
 
-/* Does the device already hold a vmha region? Returns 1 and describes it. */
+/* Does the device already hold a vmha region? Returns 1 and describes it,
+ * or 2 for a region of another layout version, which this build must not
+ * be asked to overwrite. */
 static int existing_region(struct disk_io *io, char *what, size_t len) {
         struct disk_super sb;
         struct disk_error err;
         void *buf;
-        int r = 0;
+        int r = 0, d;
 
         if (posix_memalign(&buf, DISK_BLOCK_SIZE, DISK_BLOCK_SIZE) != 0)
                 return -ENOMEM;
         if (disk_io_pread(io, buf, DISK_BLOCK_SIZE, 0, IO_TIMEOUT_MS) == 0) {
-                if (disk_super_decode(buf, DISK_BLOCK_SIZE, &sb, &err) == 0) {
+                d = disk_super_decode(buf, DISK_BLOCK_SIZE, &sb, &err);
+                if (d == 0) {
                         char u[37];
                         disk_uuid_format(sb.uuid, u);
                         snprintf(what, len, "the vmha heartbeat region of cluster '%s' (%s)",
                                  sb.cluster_name, u);
                         r = 1;
+                } else if (d == -EPROTO) {
+                        const char *m = strncmp(err.msg, "superblock: ", 12) == 0 ? err.msg + 12 : err.msg;
+                        snprintf(what, len, "a vmha heartbeat region %s", m);
+                        r = 2;
                 } else if (*(uint32_t *)buf == htole32(DISK_MAGIC_SUPER)) {
                         snprintf(what, len, "a damaged vmha heartbeat region (%s)", err.msg);
                         r = 1;
@@ -148,7 +161,7 @@ static int disk_init(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c':
                         cluster = optarg;
@@ -160,8 +173,10 @@ static int disk_init(int argc, char **argv) {
                         sb.slot_count = (uint32_t)v;
                         break;
                 case 't':
-                        if (parse_seconds(optarg, &sb.timeout_ms) < 0 || sb.timeout_ms < DISK_MIN_TIMEOUT_MS ||
-                            sb.timeout_ms > DISK_MAX_TIMEOUT_MS)
+                        if (vmha_seconds_parse(optarg, &sb.timeout_ms) < 0)
+                                return haadm_usage_error("disk init: --timeout takes plain decimal seconds with at most "
+                                                         "3 decimals (like 5 or 2.5), not '%s'", optarg);
+                        if (sb.timeout_ms < DISK_MIN_TIMEOUT_MS || sb.timeout_ms > DISK_MAX_TIMEOUT_MS)
                                 return haadm_usage_error("disk init: --timeout must be %u..%u seconds, not '%s'",
                                                          DISK_MIN_TIMEOUT_MS / 1000, DISK_MAX_TIMEOUT_MS / 1000,
                                                          optarg);
@@ -173,8 +188,7 @@ static int disk_init(int argc, char **argv) {
                         fputs(disk_usage, stdout);
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("disk init: unknown or incomplete option '%s' (see 'haadm disk --help')",
-                                                 argv[optind - 1]);
+                        return haadm_option_error("disk init", "disk", c, argv);
                 }
         }
         if (optind >= argc)
@@ -221,12 +235,14 @@ static int disk_init(int argc, char **argv) {
                         goto out;
                 }
                 if (r > 0) {
+                        /* A newer vmha's region is not data to destroy on this build's word. */
+                        const char *hint = r == 2 ? "Use the vmha that made it." : "Use --force to destroy it.";
                         if (strcmp(device, disk_io_path(io)) != 0)
-                                haadm_usage_error("%s (%s) holds %s; refusing to overwrite it (nothing was written). "
-                                                  "Use --force to destroy it.", device, disk_io_path(io), what);
+                                haadm_usage_error("%s (%s) holds %s; refusing to overwrite it (nothing was written). %s",
+                                                  device, disk_io_path(io), what, hint);
                         else
-                                haadm_usage_error("%s holds %s; refusing to overwrite it (nothing was written). "
-                                                  "Use --force to destroy it.", device, what);
+                                haadm_usage_error("%s holds %s; refusing to overwrite it (nothing was written). %s",
+                                                  device, what, hint);
                         r = HAADM_EXIT_FAIL;
                         goto out;
                 }
@@ -565,7 +581,7 @@ static int disk_dump(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'j':
                         d.json = true;
@@ -574,8 +590,7 @@ static int disk_dump(int argc, char **argv) {
                         fputs(disk_usage, stdout);
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("disk dump: unknown option '%s' (see 'haadm disk --help')",
-                                                 argv[optind - 1]);
+                        return haadm_option_error("disk dump", "disk", c, argv);
                 }
         }
         if (optind >= argc)
@@ -593,16 +608,24 @@ static int disk_dump(int argc, char **argv) {
         }
         r = disk_region_attach(io, IO_TIMEOUT_MS, &d.reg, &err);
         if (r == -EBADMSG || r == -EPROTO) {
-                /* Without a superblock the layout is unknown: report and stop. */
+                /* Without a superblock this build can read, the layout is
+                 * unknown: report and stop. -EPROTO is a valid superblock
+                 * of another layout version, which is not corruption. */
+                bool other_version = r == -EPROTO;
                 disk_io_free(io);
                 if (d.json) {
                         json_object *o = json_object_new_object();
                         json_object_object_add(o, "valid", json_object_new_boolean(0));
+                        json_object_object_add(o, "supported", json_object_new_boolean(!other_version));
                         json_object_object_add(o, "error", json_object_new_string(err.msg));
                         json_object_object_add(d.root, "superblock", o);
                         json_object_object_add(d.root, "errors", json_object_new_int(1));
                         puts(json_object_to_json_string_ext(d.root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
                         json_object_put(d.root);
+                } else if (other_version) {
+                        printf("UNSUPPORTED %s\n", err.msg);
+                        printf("This build cannot read the rest of the region; it is not damaged. "
+                               "Read it with the vmha that made it.\n");
                 } else {
                         printf("CORRUPT %s\n", err.msg);
                         printf("The rest of the region cannot be located without a valid superblock.\n");

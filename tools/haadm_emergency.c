@@ -13,7 +13,9 @@
  * cannot tell.
  */
 #include "daemon/config.h"
+#include "daemon/cs_error.h"
 #include "daemon/ipc_proto.h"
+#include "daemon/json_strict.h"
 #include "fence/emergency.h"
 #include "heartbeat/disk_device.h"
 #include "heartbeat/disk_region.h"
@@ -141,7 +143,8 @@ static void check_corosync(struct check *c) {
                 return;
         }
         if (cp.err != CS_OK) {
-                set_cause(c, EMERGENCY_COROSYNC_DOWN, "cannot connect to corosync (error %d)", cp.err);
+                set_cause(c, EMERGENCY_COROSYNC_DOWN, "cannot connect to corosync: %s (error %d)",
+                          vmha_cs_error_text(cp.err), cp.err);
                 return;
         }
         if (!cp.have_id) {
@@ -188,7 +191,8 @@ static void check_disk(struct check *c, const struct vmha_config *cfg) {
                 return;
         }
         if (r < 0) {
-                set_cause(c, EMERGENCY_DISK_MISSING, "%s: %s", path, strerror(-r));
+                char why[128];
+                set_cause(c, EMERGENCY_DISK_MISSING, "%s: %s", path, disk_device_open_error(path, r, why, sizeof(why)));
                 free(path);
                 return;
         }
@@ -300,10 +304,11 @@ static void *daemon_probe_fn(void *arg) {
                 iov[1] = (struct iovec){ .iov_base = json, .iov_len = strlen(json) };
                 n = qb_ipcc_sendv_recv(conn, iov, 2, buf, sizeof(buf), (int32_t)DAEMON_TIMEOUT_MS);
                 if (n > (ssize_t)sizeof(struct qb_ipc_response_header)) {
-                        struct json_tokener *tok = json_tokener_new();
-                        dp->reply = json_tokener_parse_ex(tok, buf + sizeof(struct qb_ipc_response_header),
-                                                          (int)(n - (ssize_t)sizeof(struct qb_ipc_response_header)));
-                        json_tokener_free(tok);
+                        struct json_strict_error jerr;
+                        if (json_strict_parse_object(buf + sizeof(struct qb_ipc_response_header),
+                                                     (size_t)n - sizeof(struct qb_ipc_response_header),
+                                                     HAADM_REPLY_DEPTH, &dp->reply, &jerr) < 0)
+                                dp->reply = NULL;
                 }
         }
         free(json);
@@ -394,6 +399,24 @@ static int report(const struct check *c, bool json) {
         return status;
 }
 
+/* Without a usable vmha.conf nothing can be checked: say so, in JSON too
+ * (same fields as report(), plus "error"). */
+static int report_config_error(const char *err, bool json) {
+        if (json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "emergency", NULL);
+                json_object_object_add(o, "causes", json_object_new_array());
+                json_object_object_add(o, "last_fence", NULL);
+                json_object_object_add(o, "cannot_tell", json_object_new_string(err));
+                json_object_object_add(o, "error", json_object_new_string(err));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else {
+                printf("emergency mode: cannot tell: %s\n", err);
+        }
+        return HAADM_EXIT_USAGE;
+}
+
 static void run_checks(struct check *c, const struct vmha_config *cfg) {
         memset(c, 0, sizeof(*c));
         check_corosync(c);
@@ -479,7 +502,7 @@ int haadm_emergency_main(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (opt) {
                 case 'x':
                         do_clear = true;
@@ -498,16 +521,14 @@ int haadm_emergency_main(int argc, char **argv) {
                              "--clear re-checks and clears the causes that need an administrator's word.");
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("emergency: unknown option '%s'", argv[optind - 1]);
+                        return haadm_option_error("emergency", "emergency", opt, argv);
                 }
         }
         if (optind < argc)
                 return haadm_usage_error("emergency: unexpected argument '%s'", argv[optind]);
         r = vmha_config_load(config, &cfg, err, sizeof(err));
-        if (r < 0) {
-                printf("emergency mode: cannot tell: %s\n", err);
-                return HAADM_EXIT_USAGE;
-        }
+        if (r < 0)
+                return report_config_error(err, json);
         run_checks(&c, &cfg);
         if (!do_clear)
                 return report(&c, json);

@@ -431,7 +431,7 @@ int haadm_plan_main(int argc, char **argv) {
 
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
                 switch (c) {
                 case 'i':
                         input = optarg;
@@ -457,8 +457,7 @@ int haadm_plan_main(int argc, char **argv) {
                         fputs(plan_usage, stdout);
                         return HAADM_EXIT_OK;
                 default:
-                        return haadm_usage_error("plan: unknown or incomplete option '%s' (see 'haadm plan --help')",
-                                                 argv[optind - 1]);
+                        return haadm_option_error("plan", "plan", c, argv);
                 }
         }
         if (optind < argc)

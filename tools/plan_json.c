@@ -3,10 +3,14 @@
  * Every error names the file and the JSON path of the offending value
  * (`pool.json: hosts[2].memory_mib: ...`), because the person reading it is
  * fixing a hand-written file. Validation is strict: wrong types, negative or
- * fractional sizes, unknown names, duplicates and unknown keys are all
- * errors.
+ * fractional sizes, unknown names, duplicates, unknown keys and anything
+ * that is not strict JSON (json_strict.c: a key twice, a trailing comma, a
+ * comment, a single-quoted string) are all errors. Names follow the rule
+ * of daemon/name.h, and every value quoted in a message is made printable.
  */
 #include "tools/plan_json.h"
+#include "daemon/json_strict.h"
+#include "daemon/name.h"
 #include "planner/planner.h"
 
 #include <errno.h>
@@ -18,10 +22,14 @@
 #include <string.h>
 
 
+/* A pool description nests three levels: {"vms": [{...}]}. */
+#define PLAN_JSON_DEPTH 8
+
 struct ctx {
         const char *name;
         char *err;
         size_t err_size;
+        char shown[128];        /* an untrusted value, made safe to print */
 };
 
 static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -37,12 +45,29 @@ static int fail(struct ctx *c, const char *fmt, ...) {
         return -EINVAL;
 }
 
-/* A short rendering of a JSON value for messages. */
-static const char *show(struct json_object *v) {
+/* A short rendering of a JSON value for messages. json-c escapes control
+ * characters in strings; any byte beyond ASCII becomes \xHH too. */
+static const char *show_value(struct ctx *c, struct json_object *v) {
         if (!v)
                 return "null";
         const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        return strlen(s) > 60 ? "(a long value)" : s;
+        size_t n = 0;
+        if (strlen(s) > 60)
+                return "(a long value)";
+        for (; *s && n + 5 < sizeof(c->shown); s++) {
+                unsigned char ch = (unsigned char)*s;
+                if (ch >= 0x20 && ch < 0x7f)
+                        c->shown[n++] = (char)ch;
+                else
+                        n += (size_t)snprintf(c->shown + n, sizeof(c->shown) - n, "\\x%02x", ch);
+        }
+        c->shown[n] = 0;
+        return c->shown;
+}
+
+/* A string from the input, for messages: printable, without its quotes. */
+static const char *show_text(struct ctx *c, const char *s) {
+        return vmha_text_show(s, strlen(s), c->shown, sizeof(c->shown));
 }
 
 static const char *type_name(struct json_object *v) {
@@ -72,7 +97,7 @@ static int check_keys(struct ctx *c, struct json_object *obj, const char *path, 
                 for (size_t i = 0; allowed[i] && !ok; i++)
                         ok = strcmp(key, allowed[i]) == 0;
                 if (!ok)
-                        return fail(c, "%s%sunknown key \"%s\"", path, *path ? ": " : "", key);
+                        return fail(c, "%s%sunknown key \"%s\"", path, *path ? ": " : "", show_text(c, key));
         }
         return 0;
 }
@@ -80,14 +105,14 @@ static int check_keys(struct ctx *c, struct json_object *obj, const char *path, 
 static int get_int(struct ctx *c, struct json_object *v, const char *path, int64_t min, int64_t max,
                    const char *what, int64_t *ret) {
         if (json_object_get_type(v) != json_type_int)
-                return fail(c, "%s: %s must be an integer, not %s (%s)", path, what, type_name(v), show(v));
+                return fail(c, "%s: %s must be an integer, not %s (%s)", path, what, type_name(v), show_value(c, v));
         errno = 0;
         int64_t x = json_object_get_int64(v);
         if (errno == ERANGE || x < min || x > max) {
                 if (min == 0 && x < 0)
-                        return fail(c, "%s: %s must not be negative (got %s)", path, what, show(v));
+                        return fail(c, "%s: %s must not be negative (got %s)", path, what, show_value(c, v));
                 return fail(c, "%s: %s must be between %" PRId64 " and %" PRId64 " (got %s)", path, what, min, max,
-                            show(v));
+                            show_value(c, v));
         }
         *ret = x;
         return 0;
@@ -95,11 +120,13 @@ static int get_int(struct ctx *c, struct json_object *v, const char *path, int64
 
 static int get_string(struct ctx *c, struct json_object *v, const char *path, const char *what, const char **ret) {
         if (json_object_get_type(v) != json_type_string)
-                return fail(c, "%s: %s must be a string, not %s (%s)", path, what, type_name(v), show(v));
+                return fail(c, "%s: %s must be a string, not %s (%s)", path, what, type_name(v), show_value(c, v));
         *ret = json_object_get_string(v);
         return 0;
 }
 
+/* Names follow the one rule of daemon/name.h, as `haadm vm set` and vmhad
+ * check them. */
 static int get_name(struct ctx *c, struct json_object *obj, const char *path, const char **ret) {
         struct json_object *v;
         char p[64];
@@ -111,6 +138,9 @@ static int get_name(struct ctx *c, struct json_object *obj, const char *path, co
                 return r;
         if (!**ret)
                 return fail(c, "%s: the name must not be empty", p);
+        if (!vmha_name_valid(*ret, (size_t)json_object_get_string_len(v)))
+                return fail(c, "%s: invalid name \"%s\" (" VMHA_NAME_RULE ")", p,
+                            vmha_text_show(*ret, (size_t)json_object_get_string_len(v), c->shown, sizeof(c->shown)));
         return 0;
 }
 
@@ -149,7 +179,8 @@ static int parse_host(struct ctx *c, struct plan_pool *pool, struct json_object 
                 if ((r = get_string(c, v, p, "the state", &state_s)) < 0)
                         return r;
                 if (plan_host_state_from_string(state_s, &state) < 0)
-                        return fail(c, "%s: unknown state \"%s\" (expected live, dead or maintenance)", p, state_s);
+                        return fail(c, "%s: unknown state \"%s\" (expected live, dead or maintenance)", p,
+                                    show_text(c, state_s));
         }
         r = plan_pool_add_host(pool, name, mem, state, NULL);
         if (r == -EEXIST)
@@ -178,31 +209,32 @@ static int parse_vm(struct ctx *c, struct plan_pool *pool, struct json_object *o
                 if ((r = get_string(c, v, p, "the host (or null for a halted VM)", &s)) < 0)
                         return r;
                 if (plan_pool_find_host(pool, s, &vm.host) < 0)
-                        return fail(c, "%s: unknown host \"%s\"", p, s);
+                        return fail(c, "%s: unknown host \"%s\"", p, show_text(c, s));
         }
         if (json_object_object_get_ex(obj, "priority", &v)) {
                 snprintf(p, sizeof(p), "%s.priority", path);
                 if ((r = get_string(c, v, p, "the priority", &s)) < 0)
                         return r;
                 if (plan_priority_from_string(s, &vm.priority) < 0)
-                        return fail(c, "%s: unknown priority \"%s\" (expected restart, best-effort or none)", p, s);
+                        return fail(c, "%s: unknown priority \"%s\" (expected restart, best-effort or none)", p,
+                                    show_text(c, s));
         }
         if (json_object_object_get_ex(obj, "order", &v)) {
                 snprintf(p, sizeof(p), "%s.order", path);
-                if ((r = get_int(c, v, p, INT32_MIN, INT32_MAX, "the order", &x)) < 0)
+                if ((r = get_int(c, v, p, PLAN_MIN_ORDER, PLAN_MAX_ORDER, "the order", &x)) < 0)
                         return r;
                 vm.order = (int32_t)x;
         }
         if (json_object_object_get_ex(obj, "start_delay_s", &v)) {
                 snprintf(p, sizeof(p), "%s.start_delay_s", path);
-                if ((r = get_int(c, v, p, 0, 86400, "the start delay (seconds)", &x)) < 0)
+                if ((r = get_int(c, v, p, 0, PLAN_MAX_START_DELAY_S, "the start delay (seconds)", &x)) < 0)
                         return r;
                 vm.start_delay_s = (uint32_t)x;
         }
         if (json_object_object_get_ex(obj, "agile", &v)) {
                 snprintf(p, sizeof(p), "%s.agile", path);
                 if (json_object_get_type(v) != json_type_boolean)
-                        return fail(c, "%s: must be true or false, not %s (%s)", p, type_name(v), show(v));
+                        return fail(c, "%s: must be true or false, not %s (%s)", p, type_name(v), show_value(c, v));
                 vm.agile = json_object_get_boolean(v);
         }
         r = plan_pool_add_vm(pool, &vm, NULL);
@@ -244,38 +276,24 @@ int plan_json_parse(const char *name, const char *text, size_t len, struct plan_
                     size_t err_size) {
         static const char *const keys[] = { "failures_to_tolerate", "allow_overcommit", "hosts", "vms", NULL };
         struct ctx c = { .name = name, .err = err, .err_size = err_size };
-        struct json_tokener *tok = json_tokener_new();
         struct json_object *root = NULL, *v;
+        struct json_strict_error jerr;
         struct plan_pool *pool = NULL;
         int r;
-        if (!tok)
-                return -ENOMEM;
-        if (len > INT32_MAX) {
-                r = fail(&c, "file too large");
-                goto out;
-        }
-        root = json_tokener_parse_ex(tok, text, (int)len);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        if (!root && jerr == json_tokener_continue)
-                jerr = json_tokener_error_parse_eof;
-        if (jerr != json_tokener_success || !root) {
+
+        r = json_strict_parse_object(text, len, PLAN_JSON_DEPTH, &root, &jerr);
+        if (r == -EBADMSG) {
                 unsigned line, col;
-                offset_to_line(text, json_tokener_get_parse_end(tok), len, &line, &col);
-                r = fail(&c, "malformed JSON at line %u, column %u: %s", line, col,
-                         root ? "unexpected data" : json_tokener_error_desc(jerr));
+                offset_to_line(text, jerr.offset, len, &line, &col);
+                r = fail(&c, "malformed JSON at line %u, column %u: %s", line, col, jerr.msg);
                 goto out;
         }
-        size_t end = json_tokener_get_parse_end(tok);
-        for (size_t i = end; i < len; i++)
-                if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r') {
-                        unsigned line, col;
-                        offset_to_line(text, i, len, &line, &col);
-                        r = fail(&c, "malformed JSON at line %u, column %u: data after the top-level object",
-                                 line, col);
-                        goto out;
-                }
-        if (json_object_get_type(root) != json_type_object) {
-                r = fail(&c, "top level: expected an object, not %s", type_name(root));
+        if (r == -EINVAL) {
+                r = fail(&c, "%s", jerr.msg);
+                goto out;
+        }
+        if (r < 0) {
+                fail(&c, "out of memory");
                 goto out;
         }
         if ((r = check_keys(&c, root, "", keys)) < 0)
@@ -284,13 +302,15 @@ int plan_json_parse(const char *name, const char *text, size_t len, struct plan_
                 goto out;
         if (json_object_object_get_ex(root, "failures_to_tolerate", &v) && v) {
                 int64_t x;
-                if ((r = get_int(&c, v, "failures_to_tolerate", 0, 1000000, "the target", &x)) < 0)
+                if ((r = get_int(&c, v, "failures_to_tolerate", 0, PLAN_MAX_FAILURES_TO_TOLERATE, "the target",
+                                 &x)) < 0)
                         goto out;
                 plan_pool_set_target(pool, (int)x);
         }
         if (json_object_object_get_ex(root, "allow_overcommit", &v)) {
                 if (json_object_get_type(v) != json_type_boolean) {
-                        r = fail(&c, "allow_overcommit: must be true or false, not %s (%s)", type_name(v), show(v));
+                        r = fail(&c, "allow_overcommit: must be true or false, not %s (%s)", type_name(v),
+                                 show_value(&c, v));
                         goto out;
                 }
                 plan_pool_set_allow_overcommit(pool, json_object_get_boolean(v));
@@ -304,7 +324,6 @@ int plan_json_parse(const char *name, const char *text, size_t len, struct plan_
 out:
         plan_pool_free(pool);
         json_object_put(root);
-        json_tokener_free(tok);
         return r;
 }
 

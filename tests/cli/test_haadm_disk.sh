@@ -63,6 +63,13 @@ tap_status 2 "--slots 0 is refused" "$haadm" disk init lun.img --cluster x --slo
 tap_status 2 "--slots 256 is refused" "$haadm" disk init lun.img --cluster x --slots 256 --force
 tap_status 2 "--slots abc is refused" "$haadm" disk init lun.img --cluster x --slots abc --force
 tap_status 2 "--timeout 1 is refused" "$haadm" disk init lun.img --cluster x --timeout 1 --force
+tap_status 2 "--timeout 1.9999 is refused, not rounded to 2" "$haadm" disk init lun.img --cluster x --timeout 1.9999 --force
+tap_status 2 "--timeout 2.0004 is refused (more than millisecond precision)" \
+    "$haadm" disk init lun.img --cluster x --timeout 2.0004 --force
+tap_status 2 "--timeout 0x5 is refused, not read as hex" "$haadm" disk init lun.img --cluster x --timeout 0x5 --force
+"$haadm" disk init lun.img --cluster x --timeout 5e0 --force >exp.txt 2>&1
+tap_grep "--timeout takes plain decimal seconds with at most 3 decimals \(like 5 or 2.5\), not '5e0'" exp.txt \
+    "the refusal says what a timeout looks like"
 tap_status 2 "a missing --cluster is refused" "$haadm" disk init lun.img --force
 tap_status 2 "a bad cluster name is refused" "$haadm" disk init lun.img --cluster 'a b' --force
 tap_status 2 "an unknown option is refused" "$haadm" disk init lun.img --cluster x --frobnicate
@@ -80,6 +87,22 @@ tap_status 2 "init of a missing file exits 2" "$haadm" disk init missing.img --c
 tap_status 2 "dump of a missing file exits 2" "$haadm" disk dump missing.img
 tap_status 2 "dump of an unknown tag exits 2" "$haadm" disk dump LABEL=vmha-no-such-label
 tap_status 2 "a malformed tag exits 2" "$haadm" disk dump FOO=bar
+
+# --- what is neither a block device nor a file is refused up front ---
+mkfifo fifo
+timeout 10 "$haadm" disk dump fifo >fifo.txt 2>&1
+tap_status 2 "dump of a FIFO is refused at once, not waited on" timeout 10 "$haadm" disk dump fifo
+tap_grep 'fifo: is a FIFO, not a block device or file' fifo.txt "the refusal says it is a FIFO"
+"$haadm" disk dump /dev/null >null.txt 2>&1
+tap_grep '^haadm: /dev/null: is a character device, not a block device or file$' null.txt \
+    "dump of /dev/null says it is a character device"
+"$haadm" disk init /dev/zero --cluster x --force >zero.txt 2>&1
+tap_status 2 "init on /dev/zero is refused" "$haadm" disk init /dev/zero --cluster x --force
+tap_grep '/dev/zero: is a character device, not a block device or file' zero.txt \
+    "init on /dev/zero says it is a character device"
+mkdir adir
+"$haadm" disk dump adir >adir.txt 2>&1
+tap_grep 'adir: is a directory, not a block device or file' adir.txt "dump of a directory says it is a directory"
 
 # --- filesystems and partition tables ---
 truncate -s 8M fs.img
@@ -139,5 +162,33 @@ tap_grep 'CORRUPT superblock: checksum mismatch' c3.txt "the corrupt superblock 
 "$haadm" disk dump c.img --json >c3.json
 tap_ok "JSON reports the invalid superblock" json c3.json 'd["superblock"]["valid"]==False and "checksum" in d["superblock"]["error"]'
 tap_status 2 "dump with an unknown option exits 2" "$haadm" disk dump c.img --frobnicate
+
+# --- a region of a newer layout version is not corrupt ---
+newer() {      # newer FILE VERSION: set the superblock's layout version and reseal its checksum
+    python3 -c "
+import struct, sys, zlib
+f = open(sys.argv[1], 'r+b'); b = bytearray(f.read(4096))
+struct.pack_into('<H', b, 4, int(sys.argv[2])); struct.pack_into('<I', b, 8, 0)
+struct.pack_into('<I', b, 8, zlib.crc32(bytes(b)) & 0xffffffff)
+f.seek(0); f.write(b)" "$1" "$2"
+}
+truncate -s 4M new.img
+"$haadm" disk init new.img --cluster pool-n --slots 8 >/dev/null
+newer new.img 7
+"$haadm" disk dump new.img >new.txt 2>&1
+tap_status 1 "dump of a newer region exits 1" "$haadm" disk dump new.img
+tap_grep '^UNSUPPORTED superblock: made by a newer vmha \(layout version 7; this build reads 1\)' new.txt \
+    "dump says the region was made by a newer vmha, with both versions"
+tap_ok "and does not call it corrupt" bash -c "! grep -q CORRUPT new.txt"
+"$haadm" disk dump new.img --json >new.json
+tap_ok "JSON marks the superblock unsupported, not corrupt" \
+    json new.json 'd["superblock"]["valid"]==False and d["superblock"]["supported"]==False and "newer vmha" in d["superblock"]["error"]'
+sum=$(sha256sum <new.img)
+"$haadm" disk init new.img --cluster x >newinit.txt 2>&1
+tap_status 1 "init over a newer region is refused" "$haadm" disk init new.img --cluster x
+tap_grep 'holds a vmha heartbeat region made by a newer vmha \(layout version 7; this build reads 1\); refusing' \
+    newinit.txt "the refusal names the newer layout version"
+tap_ok "the refusal does not suggest --force" bash -c "! grep -q -- --force newinit.txt"
+tap_ok "the newer region is untouched" unchanged new.img "$sum"
 
 tap_done

@@ -198,8 +198,12 @@ usage_error "an unknown host in --evacuate is rejected" '--evacuate: unknown hos
     plan --input "$FIX/pool.json" --evacuate nope
 usage_error "evacuating a dead host is rejected" '--evacuate: h4 is dead' \
     plan --input "$FIX/pool.json" --evacuate h4
-usage_error "an unknown option is rejected" "unknown or incomplete option '--frobnicate'" \
+usage_error "an unknown option is rejected" "plan: unknown option '--frobnicate' (see 'haadm plan --help')" \
     plan --input "$FIX/pool.json" --frobnicate
+usage_error "an option without its value says so" "plan: option --input needs a value" \
+    plan --input
+usage_error "an option without its value says so, wherever it is" "plan: option --fail needs a value" \
+    plan --input "$FIX/pool.json" --fail
 usage_error "a missing --input is rejected" 'plan: missing --input FILE' \
     plan --json
 usage_error "two questions at once are rejected" 'cannot be combined' \
@@ -210,6 +214,76 @@ usage_error "--grow without a size is rejected" '--grow: expected VM=MIB' \
     plan --input "$FIX/pool.json" --grow vm-a
 usage_error "starting a running VM is rejected" '--start: vm-a is already running' \
     plan --input "$FIX/pool.json" --start vm-a@h2
+
+# ---- strict JSON: what json-c alone would take ----
+# lax NAME TEXT: writes TEXT (printf format) to $tmp/NAME.json
+lax() { printf "$2" >"$tmp/$1.json"; }
+lax dupkey '{"hosts": [{"name": "a", "memory_mib": 1024, "memory_mib": 99999}], "vms": []}\n'
+usage_error "a key given twice is rejected with its position" \
+    'dupkey.json: malformed JSON at line 1, column 46: key "memory_mib" appears twice in one object' \
+    plan --input "$tmp/dupkey.json"
+lax dupescaped '{"hosts": [], "vms": [], "h\\u006fsts": []}\n'
+usage_error "a key given twice under another spelling is rejected" 'key "hosts" appears twice in one object' \
+    plan --input "$tmp/dupescaped.json"
+lax comma '{"hosts": [{"name": "a", "memory_mib": 1024},], "vms": []}\n'
+usage_error "a trailing comma is rejected" 'comma.json: malformed JSON at line 1, column 46' \
+    plan --input "$tmp/comma.json"
+lax comment '{"hosts": [], // none yet\n "vms": []}\n'
+usage_error "a comment is rejected" 'comment.json: malformed JSON at line 1, column 15' \
+    plan --input "$tmp/comment.json"
+lax squote "{'hosts': [], \"vms\": []}\n"
+usage_error "a single-quoted string is rejected" 'single-quoted strings are not JSON' \
+    plan --input "$tmp/squote.json"
+lax top42 '42\n'
+usage_error "a bare number at the top level gets a clear message" \
+    'top42.json: expected a JSON object at the top level' plan --input "$tmp/top42.json"
+lax toparr '[{"hosts": []}]\n'
+usage_error "an array at the top level gets the same message" \
+    'toparr.json: expected a JSON object at the top level' plan --input "$tmp/toparr.json"
+
+# ---- limits: the same as haadm pool set / vm set and vmhad ----
+lax ftt '{"failures_to_tolerate": 255, "hosts": [], "vms": []}\n'
+usage_error "failures_to_tolerate beyond 254 is rejected, as pool set does" \
+    'failures_to_tolerate: the target must be between 0 and 254 (got 255)' plan --input "$tmp/ftt.json"
+lax delay '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "start_delay_s": 3601}]}\n'
+usage_error "a start delay beyond 3600 s is rejected, as vm set does" \
+    'vms[0].start_delay_s: the start delay (seconds) must be between 0 and 3600 (got 3601)' plan --input "$tmp/delay.json"
+lax order '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "order": -1000001}]}\n'
+usage_error "an order beyond -1000000..1000000 is rejected, as vm set does" \
+    'vms[0].order: the order must be between -1000000 and 1000000 (got -1000001)' plan --input "$tmp/order.json"
+lax limits '{"failures_to_tolerate": 254, "hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "start_delay_s": 3600, "order": 1000000}]}\n'
+json_ok "the largest values vm set and pool set take are taken" 'd["target"] == 254' \
+    plan --input "$tmp/limits.json" --json
+
+# ---- names: the rule haadm vm set and vmhad use ----
+lax esc '{"hosts": [{"name": "h\\u001b[31m", "memory_mib": 1024}], "vms": []}\n'
+run plan --input "$tmp/esc.json"
+if [ "$rc" -eq 2 ] && grep -qF 'hosts[0].name: invalid name "h\x1b[31m" (1-63 letters' "$tmp/err" &&
+    ! grep -q $'\x1b' "$tmp/err"; then
+    pass "a name with an escape sequence is rejected, and the message shows it escaped"
+else
+    fail "a name with an escape sequence is rejected, and the message shows it escaped"
+fi
+lax nul '{"hosts": [{"name": "h\\u0000a", "memory_mib": 1024}, {"name": "h\\u0000b", "memory_mib": 1024}], "vms": []}\n'
+usage_error "a name with a NUL is rejected (h\\0a and h\\0b would collide)" 'hosts[0].name: invalid name' \
+    plan --input "$tmp/nul.json"
+lax comma_name '{"hosts": [{"name": "a,b", "memory_mib": 1024}], "vms": []}\n'
+usage_error "a host name with a comma (which --fail could not name) is rejected" \
+    'hosts[0].name: invalid name "a,b"' plan --input "$tmp/comma_name.json"
+lax utf8 '{"hosts": [{"name": "h\xc3\xa9", "memory_mib": 1024}], "vms": []}\n'
+usage_error "a non-ASCII name is rejected" 'hosts[0].name: invalid name' plan --input "$tmp/utf8.json"
+lax latin1 '{"hosts": [{"name": "h\xe9", "memory_mib": 1024}], "vms": []}\n'
+usage_error "bytes that are not UTF-8 are rejected before any output" 'latin1.json: malformed JSON at line 1' \
+    plan --input "$tmp/latin1.json"
+lax vmname '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "-v", "memory_mib": 1}]}\n'
+usage_error "a VM name starting with '-' is rejected" 'vms[0].name: invalid name "-v"' plan --input "$tmp/vmname.json"
+lax state '{"hosts": [{"name": "h1", "memory_mib": 1024, "state": "\\u001b[2J"}], "vms": []}\n'
+run plan --input "$tmp/state.json"
+if [ "$rc" -eq 2 ] && grep -qF 'hosts[0].state: unknown state' "$tmp/err" && ! grep -q $'\x1b' "$tmp/err"; then
+    pass "an unknown value is quoted without its control characters"
+else
+    fail "an unknown value is quoted without its control characters"
+fi
 
 # ---- help ----
 run plan --help

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -87,7 +88,7 @@ static void test_errors_name_file_line_and_key(void **state) {
         expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 1\n",
                      "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1' is not a number of seconds in 2..600");
         expect_error("[heartbeat]\ndevice = sdb\n",
-                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'sdb' is neither an absolute path nor LABEL=, UUID= or PARTUUID=");
+                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'sdb' is neither an absolute path nor LABEL=, UUID=, PARTUUID= or PARTLABEL=");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = kvm\n",
                      "/etc/vmha/vmha.conf:4: [daemon] driver: unknown driver 'kvm' (expected xen or sim)");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\ntiebreak_target = 300.1.1.1\n",
@@ -105,7 +106,10 @@ static void test_unknown_sections_and_keys_are_errors(void **state) {
         expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeuot = 5\n",
                      "/etc/vmha/vmha.conf:3: [heartbeat] unknown key 'timeuot'");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[fencing]\naction = off\n",
-                     "/etc/vmha/vmha.conf:4: unknown section [fencing]");
+                     "/etc/vmha/vmha.conf:3: unknown section [fencing]");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[bogus]\n", "/etc/vmha/vmha.conf:3: unknown section [bogus]");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[bogus]\n[fence]\naction = off\n",
+                     "/etc/vmha/vmha.conf:3: unknown section [bogus]");
         expect_error("device = /dev/sdb\n", "/etc/vmha/vmha.conf:1: unknown section []");
 }
 
@@ -116,6 +120,160 @@ static void test_syntax_errors_and_missing_keys(void **state) {
         expect_error("[heartbeat]\ntimeout = 5\n", "/etc/vmha/vmha.conf: [heartbeat] device is required");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n",
                      "/etc/vmha/vmha.conf: [sim] vm_dir is required with driver = sim");
+}
+
+static void test_the_first_error_is_reported_with_its_own_line(void **state) {
+        (void)state;
+        expect_error("[heartbeat]\ndevice = /dev/sdb\nfoo = 1\nbar = 2\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] unknown key 'foo'");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 1\n[fence]\naction = halt\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1' is not a number of seconds in 2..600");
+        expect_error("[heartbeat]\nno equals sign\nfoo = 1\n",
+                     "/etc/vmha/vmha.conf:2: syntax error (expected [section] or key = value)");
+        expect_error("[heartbeat]\nfoo = 1\nno equals sign\n", "/etc/vmha/vmha.conf:2: [heartbeat] unknown key 'foo'");
+}
+
+/* A file of `prefix`, then a line of n characters ending in `tail`. */
+static char *with_long_line(const char *prefix, size_t n, const char *tail) {
+        size_t p = strlen(prefix), t = strlen(tail);
+        char *s = malloc(p + n + 2);
+
+        assert_non_null(s);
+        memcpy(s, prefix, p);
+        memset(s + p, '#', n - t);
+        memcpy(s + p + n - t, tail, t);
+        strcpy(s + p + n, "\n");
+        return s;
+}
+
+static void test_an_over_long_line_is_refused_not_cut(void **state) {
+        struct vmha_config c;
+        char *text;
+
+        (void)state;
+        /* inih would read the comment's last characters as a line of their own. */
+        text = with_long_line("[heartbeat]\ndevice = /dev/sdb\n[fence]\n", 300, "action = off");
+        expect_error(text, "/etc/vmha/vmha.conf:4: line too long (300 characters; at most 199)");
+        free(text);
+        text = with_long_line("[heartbeat]\ndevice = /dev/sdb\n[fence]\n", VMHA_CONFIG_LINE_MAX + 1, "action = off");
+        expect_error(text, "/etc/vmha/vmha.conf:4: line too long (200 characters; at most 199)");
+        free(text);
+        /* The longest line that fits is read whole: still one comment. */
+        text = with_long_line("[heartbeat]\ndevice = /dev/sdb\n[fence]\n", VMHA_CONFIG_LINE_MAX, "action = off");
+        assert_int_equal(vmha_config_parse_string(text, "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_int_equal(c.fence_action, VMHA_FENCE_REBOOT);
+        free(text);
+}
+
+static void test_a_commented_out_setting_never_applies(void **state) {
+        struct vmha_config c;
+        const char *text =
+                "[heartbeat]\n"
+                "device = /dev/sdb\n"
+                "# timeout = 9\n"
+                "[fence]\n"
+                "# action = off\n"
+                "; action = off\n"
+                "   # action = off\n"
+                "\t; action = off\n"
+                "max_fences_per_hour = 3 # was: 5\n";
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string(text, "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_int_equal(c.timeout_ms, 5000);
+        assert_int_equal(c.fence_action, VMHA_FENCE_REBOOT);
+        assert_int_equal(c.max_fences_per_hour, 3);
+}
+
+static void test_inline_comments_after_a_value_are_ignored(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb  # the LUN\ntimeout = 5 # seconds\n"
+                                                  "[fence]\naction = off ; not reboot\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_string_equal(c.heartbeat_device, "/dev/sdb");
+        assert_int_equal(c.timeout_ms, 5000);
+        assert_int_equal(c.fence_action, VMHA_FENCE_OFF);
+        /* As with inih's ";", a "#" that does not follow whitespace within
+         * the value is part of it. */
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = a#b\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] ipc_group: 'a#b' is not a valid group name");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = # five\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '# five' is not a plain decimal number of seconds "
+                     "(like 5 or 2.5, at most 3 decimals)");
+}
+
+static void test_device_names_follow_the_shared_rule(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        expect_error("[heartbeat]\ndevice = LABEL=\n", "/etc/vmha/vmha.conf:2: [heartbeat] device: 'LABEL=' has no value");
+        expect_error("[heartbeat]\ndevice = PARTUUID=\n",
+                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'PARTUUID=' has no value");
+        expect_error("[heartbeat]\ndevice = SERIAL=abc\n",
+                     "/etc/vmha/vmha.conf:2: [heartbeat] device: 'SERIAL=' is not a device tag "
+                     "(expected LABEL=, UUID=, PARTUUID= or PARTLABEL=)");
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = PARTLABEL=vmha-hb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)), 0);
+        assert_string_equal(c.heartbeat_device, "PARTLABEL=vmha-hb");
+}
+
+static void expect_load_refused(const char *path, int code, const char *message) {
+        struct vmha_config c;
+        char want[VMHA_CONFIG_ERROR_MAX];
+
+        memset(&c, 0x5a, sizeof(c));
+        assert_int_equal(vmha_config_load(path, &c, err, sizeof(err)), code);
+        snprintf(want, sizeof(want), "%s: is %s, not a configuration file (expected a regular file)", path, message);
+        assert_string_equal(err, want);
+        assert_int_equal(((unsigned char *)&c)[0], 0x5a);
+}
+
+static void test_seconds_are_plain_decimal_to_the_millisecond(void **state) {
+        static const char *const refused[] = { "", "0x5", "1.9999", "2.0004", "+5", "-5", "5e0", "5.", ".5", "inf",
+                                               "nan", " 5", "5 ", "5,5", "1000000", "1e3" };
+        uint32_t ms;
+
+        (void)state;
+        assert_int_equal(vmha_seconds_parse("5", &ms), 0);
+        assert_int_equal(ms, 5000);
+        assert_int_equal(vmha_seconds_parse("2.5", &ms), 0);
+        assert_int_equal(ms, 2500);
+        assert_int_equal(vmha_seconds_parse("2.001", &ms), 0);
+        assert_int_equal(ms, 2001);
+        assert_int_equal(vmha_seconds_parse("0.125", &ms), 0);
+        assert_int_equal(ms, 125);
+        assert_int_equal(vmha_seconds_parse("999999.999", &ms), 0);
+        assert_int_equal(ms, 999999999);
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+                if (vmha_seconds_parse(refused[i], &ms) != -EINVAL)
+                        fail_msg("'%s' was taken as %u ms", refused[i], ms);
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 0x5\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '0x5' is not a plain decimal number of seconds "
+                     "(like 5 or 2.5, at most 3 decimals)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 1.9999\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1.9999' is not a plain decimal number of seconds "
+                     "(like 5 or 2.5, at most 3 decimals)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = 600.001\n",
+                     "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '600.001' is not a number of seconds in 2..600");
+}
+
+static void test_load_reads_only_a_regular_file(void **state) {
+        char dir[] = "/var/tmp/vmha-test-conf.XXXXXX", fifo[sizeof(dir) + 8];
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        expect_load_refused(dir, -EISDIR, "a directory");
+        /* A FIFO without a writer: refused at once, not waited on. */
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        expect_load_refused(fifo, -EINVAL, "a FIFO");
+        /* /dev/zero never ends; /dev/null reads as an empty file. */
+        expect_load_refused("/dev/zero", -EINVAL, "a character device");
+        expect_load_refused("/dev/null", -EINVAL, "a character device");
+        unlink(fifo);
+        rmdir(dir);
 }
 
 static void test_load_reads_a_real_file_and_reports_missing_ones(void **state) {
@@ -142,6 +300,13 @@ int main(void) {
                 cmocka_unit_test(test_errors_name_file_line_and_key),
                 cmocka_unit_test(test_unknown_sections_and_keys_are_errors),
                 cmocka_unit_test(test_syntax_errors_and_missing_keys),
+                cmocka_unit_test(test_the_first_error_is_reported_with_its_own_line),
+                cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
+                cmocka_unit_test(test_a_commented_out_setting_never_applies),
+                cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
+                cmocka_unit_test(test_device_names_follow_the_shared_rule),
+                cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
+                cmocka_unit_test(test_load_reads_only_a_regular_file),
                 cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,7 +253,11 @@ static void test_unsupported_version_is_named(void **state) {
         h->version = htole16(9);
         reseal(blk, DISK_BLOCK_SIZE);
         assert_int_equal(disk_super_decode(blk, sizeof(blk), &out, &err), -EPROTO);
-        assert_string_equal(err.msg, "superblock: version 9 unsupported (this build reads version 1)");
+        assert_string_equal(err.msg, "superblock: made by a newer vmha (layout version 9; this build reads 1)");
+        h->version = htole16(0);
+        reseal(blk, DISK_BLOCK_SIZE);
+        assert_int_equal(disk_super_decode(blk, sizeof(blk), &out, &err), -EPROTO);
+        assert_string_equal(err.msg, "superblock: layout version 0 is not one this build reads (1)");
 }
 
 static void test_slot_of_another_cluster_is_refused(void **state) {

@@ -164,6 +164,26 @@ static void test_open_of_missing_device_fails_cleanly(void **state) {
         assert_null(io);
 }
 
+static void test_open_refuses_what_is_neither_a_block_device_nor_a_file(void **state) {
+        char tmp[] = "/var/tmp/vmha-test-open.XXXXXX", fifo[sizeof(tmp) + 8];
+        struct disk_io *io = NULL;
+
+        (void)state;
+        assert_non_null(mkdtemp(tmp));
+        assert_int_equal(disk_io_open(tmp, DISK_IO_READ_ONLY, &io), -EISDIR);
+        assert_int_equal(disk_io_open("/dev/null", DISK_IO_READ_ONLY, &io), -ENOTBLK);
+        assert_int_equal(disk_io_open("/dev/zero", DISK_IO_READ_WRITE, &io), -ENOTBLK);
+        /* A FIFO without a writer: refused at once, not waited on. */
+        snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        alarm(10);
+        assert_int_equal(disk_io_open(fifo, DISK_IO_READ_ONLY, &io), -ENOTBLK);
+        alarm(0);
+        assert_null(io);
+        unlink(fifo);
+        rmdir(tmp);
+}
+
 static void test_io_through_fuse_passes_o_direct(void **state) {
         struct disk_io *io;
         uint8_t *w = aligned_block(DISK_BLOCK_SIZE, 0x3c), r[DISK_BLOCK_SIZE];
@@ -316,6 +336,7 @@ int main(void) {
                 cmocka_unit_test(test_misaligned_requests_are_rejected),
                 cmocka_unit_test(test_read_past_the_end_is_an_io_error),
                 cmocka_unit_test(test_open_of_missing_device_fails_cleanly),
+                cmocka_unit_test(test_open_refuses_what_is_neither_a_block_device_nor_a_file),
         };
         const struct CMUnitTest fuse[] = {
                 cmocka_unit_test(test_io_through_fuse_passes_o_direct),

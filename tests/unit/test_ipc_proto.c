@@ -72,7 +72,8 @@ static void test_malformed_requests_are_refused_with_a_reason(void **state) {
         (void)state;
         expect_refused("", "empty request");
         expect_refused("{\"op\":", "malformed JSON: incomplete");
-        expect_refused("[1,2]", "a request must be a JSON object");
+        expect_refused("[1,2]", "expected a JSON object at the top level");
+        expect_refused("42", "expected a JSON object at the top level");
         expect_refused("{\"op\":\"status\"} x", "malformed JSON: unexpected character");
         expect_refused("{\"op\":\"status\"}{\"op\":\"status\"}", "malformed JSON: unexpected character");
         expect_refused("{\"args\":{}}", "missing \"op\" string");
@@ -84,7 +85,7 @@ static void test_malformed_requests_are_refused_with_a_reason(void **state) {
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"prio\":\"restart\"}}",
                        "vm_set: unknown argument 'prio'");
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a b\"}}",
-                       "args.name: invalid name (1-63 letters, digits, '.', '_', '-')");
+                       "args.name: invalid name (" VMHA_NAME_RULE ")");
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"priority\":\"sometimes\"}}",
                        "args.priority: expected \"restart\", \"best-effort\" or \"none\"");
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"memory_mib\":0}}",
@@ -98,10 +99,41 @@ static void test_malformed_requests_are_refused_with_a_reason(void **state) {
         expect_refused("{\"op\":\"host_maintenance\",\"args\":{\"host\":\"h1\",\"on\":1}}",
                        "args.on: expected true or false");
         expect_refused("{\"op\":\"pool_set\",\"args\":{}}", "pool_set: nothing to set");
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\"}}", "vm_set: nothing to change");
         expect_refused("{\"op\":\"pool_set\",\"args\":{\"failures_to_tolerate\":-1}}",
                        "args.failures_to_tolerate: -1 is out of range 0..254");
         expect_refused("{\"op\":\"status\",\"args\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}}",
                        "malformed JSON: nesting too deep");
+}
+
+static void test_lax_json_is_refused(void **state) {
+        (void)state;
+        expect_refused("{\"op\":\"status\",\"op\":\"vm_list\"}",
+                       "malformed JSON: key \"op\" appears twice in one object");
+        expect_refused("{\"op\":\"status\",\"o\\u0070\":\"vm_list\"}",
+                       "malformed JSON: key \"op\" appears twice in one object");
+        expect_refused("{\"op\":\"vm_remove\",\"args\":{\"name\":\"a\",\"name\":\"b\"}}",
+                       "malformed JSON: key \"name\" appears twice in one object");
+        expect_refused("{'op':\"status\"}", "malformed JSON: single-quoted strings are not JSON (use \")");
+        expect_refused("{\"op\":\"status\",}", "malformed JSON: unexpected character");
+        expect_refused("{\"op\":\"status\" /* why */}", "malformed JSON: object value separator ',' expected");
+        expect_refused("{\"op\":\"pool_set\",\"args\":{\"failures_to_tolerate\":NaN}}",
+                       "malformed JSON: NaN and Infinity are not JSON numbers");
+}
+
+static void test_names_follow_the_shared_rule(void **state) {
+        struct ipc_request r;
+        (void)state;
+        expect_refused("{\"op\":\"vm_remove\",\"args\":{\"name\":\"h\\u001b[31m\"}}",
+                       "args.name: invalid name (" VMHA_NAME_RULE ")");
+        expect_refused("{\"op\":\"host_fence\",\"args\":{\"host\":\"a,b\"}}",
+                       "args.host: invalid name (" VMHA_NAME_RULE ")");
+        expect_refused("{\"op\":\"host_fence\",\"args\":{\"host\":\"-h1\"}}",
+                       "args.host: invalid name (" VMHA_NAME_RULE ")");
+        expect_refused("{\"op\":\"host_fence\",\"args\":{\"host\":\"h\\u00e9\"}}",
+                       "args.host: invalid name (" VMHA_NAME_RULE ")");
+        assert_int_equal(parse("{\"op\":\"host_fence\",\"args\":{\"host\":\"h1.pool_a-2\"}}", &r), 0);
+        assert_string_equal(r.host, "h1.pool_a-2");
 }
 
 static void test_embedded_nul_and_oversize_are_refused(void **state) {
@@ -110,7 +142,7 @@ static void test_embedded_nul_and_oversize_are_refused(void **state) {
         const char nul[] = "{\"op\":\"vm_remove\",\"args\":{\"name\":\"a\\u0000b\"}}";
         (void)state;
         assert_int_equal(parse(nul, &r), -EBADMSG);
-        assert_string_equal(err, "args.name: invalid name (1-63 letters, digits, '.', '_', '-')");
+        assert_string_equal(err, "args.name: invalid name (" VMHA_NAME_RULE ")");
         memset(big, ' ', sizeof(big) - 1);
         assert_int_equal(ipc_request_parse(big, sizeof(big) - 1, &r, err), -EBADMSG);
         assert_string_equal(err, "request of 65537 bytes exceeds the limit of 65536");
@@ -122,6 +154,8 @@ int main(void) {
                 cmocka_unit_test(test_vm_set_reads_every_field),
                 cmocka_unit_test(test_format_then_parse_round_trips),
                 cmocka_unit_test(test_malformed_requests_are_refused_with_a_reason),
+                cmocka_unit_test(test_lax_json_is_refused),
+                cmocka_unit_test(test_names_follow_the_shared_rule),
                 cmocka_unit_test(test_embedded_nul_and_oversize_are_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

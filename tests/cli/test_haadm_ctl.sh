@@ -1,0 +1,113 @@
+#!/bin/bash
+# The command line of the haadm commands served by vmhad (status, enable,
+# disable, pool, vm, host) and of haadm emergency, up to where vmhad would
+# be asked: every refusal happens before any connection, so no vmhad is
+# needed. Speaks TAP.
+set -u
+srcdir=$(cd "${srcdir:-.}" && pwd)
+builddir=$(cd "${builddir:-.}" && pwd)
+. "$srcdir/tests/lib/tap.sh"
+haadm="$builddir/tools/haadm"
+work=$(mktemp -d /var/tmp/vmha-test-ctl.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# refused DESC NEEDLE ARGS...: exit 2, NEEDLE (fixed string) on stderr
+refused() {
+    local desc=$1 needle=$2 rc
+    shift 2
+    "$haadm" "$@" >out 2>err
+    rc=$?
+    if [ "$rc" -eq 2 ] && grep -qF -- "$needle" err; then
+        _tap_result 0 "$desc"
+    else
+        { echo "exit $rc, expected 2 and '$needle' on stderr"; cat err; } >why
+        _tap_result 1 "$desc" why
+    fi
+}
+
+# --- names: the rule of vmhad and of haadm plan ---
+rule="(1-63 letters, digits, '.', '_' or '-', not starting with '-')"
+refused "vm set refuses a name with a comma" "vm set: 'a,b' is not a valid VM name $rule" vm set a,b --order 1
+refused "vm set refuses a name that starts with '-'" "is not a valid VM name" vm set -- -x --order 1
+refused "vm set shows an escape sequence in a name escaped" "vm set: 'h\\x1b[31m' is not a valid VM name" \
+    vm set $'h\e[31m' --order 1
+tap_ok "and never prints the escape itself" bash -c "! grep -q $'\\x1b' err"
+refused "vm remove refuses a bad name" "vm remove: 'a b' is not a valid VM name" vm remove 'a b'
+refused "host maintenance refuses a bad host name" "host maintenance: 'h\\xc3\\xa9' is not a valid host name" \
+    host maintenance $'h\xc3\xa9' on
+refused "host fence refuses a bad host name" "host fence: 'a,b' is not a valid host name" host fence a,b --yes
+
+# --- every command and subcommand takes --help: usage on stdout, exit 0 ---
+while read -r args; do
+    # shellcheck disable=SC2086
+    "$haadm" $args >out 2>err
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -q '^usage: ' out && [ ! -s err ]; then
+        _tap_result 0 "haadm $args prints its usage on stdout and exits 0"
+    else
+        { echo "exit $rc"; cat out err; } >why
+        _tap_result 1 "haadm $args prints its usage on stdout and exits 0" why
+    fi
+done <<'COMMANDS'
+--help
+status --help
+enable --help
+disable --help
+pool --help
+pool set --help
+vm --help
+vm set --help
+vm set vm1 --order 1 --help
+vm list --help
+vm remove --help
+vm remove vm1 --help
+host --help
+host maintenance --help
+host maintenance h1 on --help
+host fence --help
+host fence h1 --help
+emergency --help
+host-is-in-emergency-mode --help
+disk --help
+disk init --help
+disk dump --help
+plan --help
+COMMANDS
+
+# --- an option without its value says so ---
+refused "vm set names the option that needs a value" "vm set: option --order needs a value" vm set vm1 --order
+refused "pool set names the option that needs a value" "pool set: option --failures-to-tolerate needs a value" \
+    pool set --failures-to-tolerate
+refused "disk init names the option that needs a value" "disk init: option --timeout needs a value" \
+    disk init lun.img --cluster x --timeout
+refused "emergency names the option that needs a value" "emergency: option --config needs a value" emergency --config
+refused "an unknown option is still called unknown" "vm set: unknown option '--frobnicate'" vm set vm1 --frobnicate
+
+# --- limits: the same as haadm plan's input and vmhad's ---
+refused "pool set refuses 255 failures to tolerate" "--failures-to-tolerate must be 0..254, not '255'" \
+    pool set --failures-to-tolerate 255
+refused "vm set refuses a start delay beyond 3600 s" "--start-delay must be 0..3600 seconds, not '3601'" \
+    vm set vm1 --start-delay 3601
+refused "vm set refuses an order beyond 1000000" "--order must be a whole number in -1000000..1000000" \
+    vm set vm1 --order 1000001
+
+# --- vm set with nothing to change is refused, not sent ---
+refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1
+
+# --- haadm emergency --json stays JSON when vmha.conf is the problem ---
+json_has_error() {   # json_has_error FILE: one JSON object with an "error" and emergency null
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['error'] and d['emergency'] is None and d['causes']==[] else 1)" "$1"
+}
+"$haadm" emergency --json --config "$work/missing.conf" >em.json 2>em.err
+rc=$?
+tap_ok "emergency --json with a missing vmha.conf prints JSON with an error" json_has_error em.json
+tap_ok "and exits 2 (cannot tell)" test "$rc" -eq 2
+tap_grep 'missing.conf: No such file or directory' em.json "the error names the file and the problem"
+mkdir confdir
+"$haadm" emergency --json --config confdir >em2.json 2>&1
+tap_ok "emergency --json with a directory as vmha.conf prints JSON with an error" json_has_error em2.json
+"$haadm" emergency --config confdir >em3.txt 2>&1
+tap_grep '^emergency mode: cannot tell: confdir: is a directory' em3.txt "the text form says the same"
+
+tap_done

@@ -1,0 +1,72 @@
+#!/bin/bash
+# `vmhad --check-config` against the daemon's and haadm's rules: one check
+# of device names for vmha.conf and haadm, unknown sections refused even
+# without keys, and only a regular file read as a configuration (a
+# directory, a device or a FIFO is refused at once, never read or waited
+# on). Needs no root, no corosync and no heartbeat device. Speaks TAP.
+set -u
+srcdir=$(cd "${srcdir:-.}" && pwd)
+builddir=$(cd "${builddir:-.}" && pwd)
+. "$srcdir/tests/lib/tap.sh"
+vmhad="$builddir/daemon/vmhad"
+haadm="$builddir/tools/haadm"
+work=$(mktemp -d /var/tmp/vmha-test-check.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+conf() {   # conf FILE DEVICE [EXTRA-LINES]
+    printf '[heartbeat]\ndevice = %s\n%s' "$2" "${3:-}" >"$1"
+}
+# check NAME CONF: vmhad -t, bounded in time, output in NAME.out
+check() {
+    timeout 10 "$vmhad" -t -c "$2" >"$1.out" 2>&1
+}
+
+conf good.conf /dev/disk/by-id/scsi-hb
+tap_status 0 "a good file passes -t" check good good.conf
+tap_grep '^good.conf: ok$' good.out "-t says the file is ok"
+
+# --- device names: one rule for vmha.conf and haadm ---
+conf label.conf 'LABEL='
+tap_status 1 "-t refuses an empty LABEL=" check label label.conf
+tap_grep "label.conf:2: \[heartbeat\] device: 'LABEL=' has no value" label.out "-t says the tag has no value"
+"$haadm" disk dump 'LABEL=' >hlabel.out 2>&1
+tap_status 2 "haadm refuses the same name" "$haadm" disk dump 'LABEL='
+tap_grep "'LABEL=' has no value" hlabel.out "haadm gives the same reason"
+
+conf partlabel.conf 'PARTLABEL=vmha-hb'
+tap_status 0 "-t takes PARTLABEL=" check partlabel partlabel.conf
+"$haadm" disk dump 'PARTLABEL=vmha-no-such-partlabel' >hpart.out 2>&1
+tap_grep 'PARTLABEL=vmha-no-such-partlabel: no such device' hpart.out \
+    "haadm takes PARTLABEL= as a name and looks for the device"
+
+conf tag.conf 'SERIAL=abc'
+tap_status 1 "-t refuses an unknown tag" check tag tag.conf
+"$haadm" disk dump 'SERIAL=abc' >htag.out 2>&1
+tap_grep "'SERIAL=' is not a device tag" tag.out "-t names the unknown tag"
+tap_grep "'SERIAL=' is not a device tag" htag.out "haadm names it the same way"
+
+conf rel.conf 'sdb'
+tap_status 1 "-t refuses a relative path" check rel rel.conf
+tap_grep "'sdb' is neither an absolute path nor LABEL=, UUID=, PARTUUID= or PARTLABEL=" rel.out \
+    "-t says what a device name may be"
+
+# --- sections ---
+printf '[heartbeat]\ndevice = /dev/sdb\n[bogus]\n' >empty-section.conf
+tap_status 1 "-t refuses an unknown section without keys" check empty empty-section.conf
+tap_grep 'empty-section.conf:3: unknown section \[bogus\]' empty.out "-t names the section and its line"
+
+# --- only a regular file is a configuration ---
+mkdir confdir
+tap_status 1 "-t refuses a directory" check dir confdir
+tap_grep 'confdir: is a directory, not a configuration file' dir.out "-t says it is a directory"
+tap_status 1 "-t refuses /dev/zero at once" check zero /dev/zero
+tap_grep '/dev/zero: is a character device, not a configuration file' zero.out "-t says it is a character device"
+tap_status 1 "-t refuses /dev/null" check null /dev/null
+mkfifo fifo
+tap_status 1 "-t refuses a FIFO without waiting for a writer" check fifo fifo
+tap_grep 'fifo: is a FIFO, not a configuration file' fifo.out "-t says it is a FIFO"
+tap_status 1 "-t refuses a missing file" check missing missing.conf
+tap_grep 'missing.conf: No such file or directory' missing.out "-t says the file is missing"
+
+tap_done
