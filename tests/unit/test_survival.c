@@ -54,6 +54,7 @@ static void fx_init(struct fx *f, unsigned n, unsigned self) {
                 p->member = true;
                 p->ack_seen = true;
                 p->ack_ms = NOW;
+                p->armed = true;
         }
         f->in.timing = &f->t;
         f->in.self_id = self;
@@ -125,7 +126,7 @@ static void test_tie_goes_to_the_side_reaching_its_tiebreak_target(void **state)
         fx_members(&f, VIEW(2), false, NOW - 5000);
         fx_publish(&f, 1, VIEW(1));
         fx_publish(&f, 2, VIEW(2));
-        f.in.tiebreak_ok = true;
+        f.in.tiebreak_ok = f.in.published_tiebreak_ok = true;
         f.peers[0].flags = 0;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
@@ -395,7 +396,7 @@ static void test_published_slot_carries_state_view_and_flags(void **state) {
         struct disk_slot slot = { 0 };
 
         fx_init(&f, 3, 2);
-        f.in.tiebreak_ok = true;
+        f.in.tiebreak_ok = f.in.published_tiebreak_ok = true;
         f.in.ring_id = 9;
         survival_fill_slot(&f.in, false, NOW, &slot);
         assert_int_equal(slot.state, DISK_SLOT_ALIVE);
