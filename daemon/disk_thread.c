@@ -109,6 +109,7 @@ static void *thread_main(void *arg) {
                 r.write_ok = e == 0;
                 r.write_done_ms = vmha_now_ms();
                 r.written_seq = s.seq;
+                r.written_flags = s.flags;
                 if (e < 0)
                         r.write_error = e;
 
@@ -119,6 +120,7 @@ static void *thread_main(void *arg) {
                 t->latest.write_ok = r.write_ok;
                 t->latest.write_done_ms = r.write_done_ms;
                 t->latest.written_seq = r.written_seq;
+                t->latest.written_flags = r.written_flags;
                 t->latest.write_error = r.write_error;
                 pthread_cond_broadcast(&t->cond);
                 pthread_mutex_unlock(&t->lock);

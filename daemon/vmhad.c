@@ -722,6 +722,10 @@ static int32_t on_disk_event(int32_t fd, int32_t revents, void *data) {
                 d->write_seq_seen = d->round.written_seq;
                 survival_observe_io(&d->in, SURVIVAL_IO_WRITE, d->round.write_ok, d->round.write_done_ms);
                 new_write = d->round.write_ok;
+                /* Rule 2 credits this host with the tiebreak flag only once
+                 * a completed write published it. */
+                if (new_write)
+                        d->in.published_tiebreak_ok = d->round.written_flags & DISK_SLOT_TIEBREAK_OK;
         }
         if (d->round.round != d->round_seen) {
                 d->round_seen = d->round.round;
