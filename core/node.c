@@ -153,14 +153,16 @@ bool node_is_master(const struct node *n) {
         return n->have_verdict && !n->fencing && n->verdict.kind == SURVIVAL_SURVIVE && n->master == n->cfg.self_id;
 }
 
-static const char *host_label(uint32_t id, char buf[16]) {
-        snprintf(buf, 16, "host %u", id);
+const char *node_host_name(const struct node *n, uint32_t id, char buf[NODE_NAME_MAX]) {
+        if (id >= 1 && id <= CORE_MAX_HOST_ID && n->names[id][0])
+                return n->names[id];
+        snprintf(buf, NODE_NAME_MAX, "host %u", id);
         return buf;
 }
 
 void node_decide(struct node *n, uint64_t now_ms) {
         struct survival_verdict v;
-        char name[16];
+        char name[NODE_NAME_MAX];
 
         if (n->fencing)
                 return;
@@ -174,11 +176,11 @@ void node_decide(struct node *n, uint64_t now_ms) {
                 node_log(n, LOG_ERR_, "survival rule: inconsistent inputs (%s)", v.reason);
         if (!n->have_verdict || v.kind != n->verdict.kind || v.rule != n->verdict.rule) {
                 if (v.rule == SURVIVAL_RULE_JOIN)
-                        node_log(n, v.kind == SURVIVAL_FENCE ? LOG_CRIT_ : LOG_NOTICE_, "%s: %s",
+                        node_log(n, v.kind == SURVIVAL_FENCE ? LOG_CRIT_ : LOG_NOTICE_, "verdict %s: %s",
                                  survival_kind_name(v.kind), v.reason);
                 else
-                        node_log(n, v.kind == SURVIVAL_FENCE ? LOG_CRIT_ : LOG_NOTICE_, "%s %s: %s",
-                                 survival_kind_name(v.kind), survival_rule_name(v.rule), v.reason);
+                        node_log(n, v.kind == SURVIVAL_FENCE ? LOG_CRIT_ : LOG_NOTICE_, "verdict %s: %s [%s]",
+                                 survival_kind_name(v.kind), v.reason, survival_rule_name(v.rule));
         }
         n->verdict = v;
         n->have_verdict = true;
@@ -189,7 +191,7 @@ void node_decide(struct node *n, uint64_t now_ms) {
         if (v.kind == SURVIVAL_SURVIVE) {
                 if (n->in.joining) {
                         n->in.joining = false;
-                        node_log(n, LOG_NOTICE_, "joined the pool");
+                        node_log(n, LOG_NOTICE_, "joined the pool: %s", v.reason);
                 }
                 if (!n->armed && !n->arm_requested) {
                         n->arm_requested = true;
@@ -197,12 +199,9 @@ void node_decide(struct node *n, uint64_t now_ms) {
                 }
                 uint32_t m = survival_master(&n->in);
                 if (m != n->master) {
-                        char view[128];
-                        if (m == n->cfg.self_id)
-                                node_log(n, LOG_NOTICE_, "master of %s",
-                                         core_view_format(&n->in.members, view, sizeof(view)));
-                        else if (m)
-                                node_log(n, LOG_INFO_, "master is now %s", host_label(m, name));
+                        if (m)
+                                node_log(n, LOG_NOTICE_, "master is now %s (id %u)%s", node_host_name(n, m, name), m,
+                                         m == n->cfg.self_id ? ": this host" : "");
                         else
                                 node_log(n, LOG_NOTICE_, "no member can be master (every one unarmed or fencing)");
                         n->master = m;
@@ -423,6 +422,8 @@ int node_new(const struct node_config *cfg, struct hastate *state, uint64_t now_
                 }
                 self_listed |= id == cfg->self_id;
                 n->hosts[i] = id;
+                if (cfg->host_names && cfg->host_names[i])
+                        snprintf(n->names[id], sizeof(n->names[id]), "%s", cfg->host_names[i]);
                 survival_peer_init(&n->peers[n->n_peers++], id, now_ms);
         }
         if (!self_listed || node_vm_init(n) < 0) {
@@ -431,6 +432,7 @@ int node_new(const struct node_config *cfg, struct hastate *state, uint64_t now_
                 return self_listed ? -ENOMEM : -EINVAL;
         }
         n->cfg.hosts = n->hosts;
+        n->cfg.host_names = NULL;      /* copied into names */
         n->in.timing = &n->timing;
         n->in.self_id = cfg->self_id;
         n->in.peers = n->peers;

@@ -40,12 +40,14 @@
 
 #define NODE_TEXT_MAX 512u
 #define NODE_MAX_CLAIMS 4096u
+#define NODE_NAME_MAX 64u
 
 struct node;
 
 struct node_config {
         uint32_t self_id;
         const uint32_t *hosts;          /* every configured host id, self included */
+        const char *const *host_names;  /* parallel to hosts, for log lines; NULL: "host N" */
         size_t n_hosts;
         uint32_t timeout_ms;            /* the pool's timeout (from the superblock) */
         uint64_t vm_memory_mib;         /* what this host offers VMs; 0: unknown */
@@ -198,6 +200,8 @@ const struct survival_verdict *node_verdict(const struct node *n);   /* NULL bef
 const struct hastate *node_state(const struct node *n);
 const struct core_timing *node_timing(const struct node *n);
 uint32_t node_master(const struct node *n);     /* 0 when this host knows none */
+/* The configured name of host id ("host N" when none was given). */
+const char *node_host_name(const struct node *n, uint32_t id, char buf[NODE_NAME_MAX]);
 bool node_fencing(const struct node *n);
 bool node_joining(const struct node *n);
 bool node_armed(const struct node *n);

@@ -60,6 +60,7 @@ struct node_vms {
 struct node {
         struct node_config cfg;
         uint32_t hosts[CORE_MAX_HOST_ID];
+        char names[CORE_MAX_HOST_ID + 1][NODE_NAME_MAX];        /* by id; empty: none given */
         struct core_timing timing;
         struct core_peer peers[CORE_MAX_HOST_ID];
         size_t n_peers;

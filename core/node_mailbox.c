@@ -9,7 +9,7 @@
 
 static void inbox(struct node *n, uint64_t now_ms, uint64_t own_slot_ack) {
         const struct disk_mailbox *mine = &n->mailboxes[n->cfg.self_id];
-        char reason[DISK_REASON_MAX + 64];
+        char reason[DISK_REASON_MAX + 64], name[NODE_NAME_MAX];
 
         if (!n->mailbox_ok[n->cfg.self_id])
                 return;
@@ -23,12 +23,13 @@ static void inbox(struct node *n, uint64_t now_ms, uint64_t own_slot_ack) {
         switch (poison_inbox_check(mine, n->mailbox_seq_at_start, n->acked_seq)) {
         case POISON_INBOX_FENCE_NOW:
                 n->acked_seq = mine->seq;
-                snprintf(reason, sizeof(reason), "poison pill from host %u: %s", mine->sender, mine->reason);
+                snprintf(reason, sizeof(reason), "poison pill from %s: %s", node_host_name(n, mine->sender, name),
+                         mine->reason);
                 node_self_fence(n, reason, now_ms);
                 return;
         case POISON_INBOX_STALE_FENCE:
-                snprintf(reason, sizeof(reason), "FENCE %llu from host %u: %s", (unsigned long long)mine->seq,
-                         mine->sender, mine->reason);
+                snprintf(reason, sizeof(reason), "FENCE %llu from %s: %s", (unsigned long long)mine->seq,
+                         node_host_name(n, mine->sender, name), mine->reason);
                 node_emergency_set(n, EMERGENCY_MAILBOX_FENCE, true, reason);
                 break;
         case POISON_INBOX_NOTHING:
@@ -66,17 +67,18 @@ void node_handle_mailboxes(struct node *n, uint64_t now_ms, uint64_t own_slot_ac
         for (size_t i = 0; i < n->n_peers; i++) {
                 const struct core_peer *p = &n->peers[i];
                 enum poison_action act;
+                char name[NODE_NAME_MAX];
 
                 if (p->id == n->cfg.self_id || !n->mailbox_ok[p->id])
                         continue;
                 act = poison_decide(&n->timing, p, &n->sent[p->id], &n->mailboxes[p->id], true, now_ms);
                 if (act == POISON_SEND_FENCE) {
-                        node_log(n, 4, "poison pill to host %u: it left the membership but its slot still advances",
-                                 p->id);
+                        node_log(n, 4, "poison pill to %s: it left the membership but its slot still advances",
+                                 node_host_name(n, p->id, name));
                         send_mailbox(n, p, DISK_MAILBOX_FENCE,
                                      "outside the surviving partition but still writing its slot");
                 } else if (act == POISON_SEND_CLEAR) {
-                        node_log(n, 5, "clearing the mailbox of host %u: it rejoined", p->id);
+                        node_log(n, 5, "clearing the mailbox of %s: it rejoined", node_host_name(n, p->id, name));
                         send_mailbox(n, p, DISK_MAILBOX_CLEAR, "rejoined with a new incarnation");
                 }
         }
@@ -86,7 +88,7 @@ int node_fence_by_hand(struct node *n, uint32_t target, const char *by, char *wh
         const struct core_peer *t = survival_peer_find_const(n->peers, n->n_peers, target);
         unsigned alive = 0;
         bool target_alive = false;
-        char reason[DISK_REASON_MAX];
+        char reason[DISK_REASON_MAX], name[NODE_NAME_MAX];
 
         n->n_acts = 0;
         if (!t) {
@@ -107,11 +109,12 @@ int node_fence_by_hand(struct node *n, uint32_t target, const char *by, char *wh
                         target_alive = a;
         }
         if (target_alive && alive <= 1) {
-                snprintf(why, why_len, "refused: host %u is the last surviving host of the pool", target);
+                snprintf(why, why_len, "refused: %s is the last surviving host of the pool",
+                         node_host_name(n, target, name));
                 return -EPERM;
         }
         snprintf(reason, sizeof(reason), "fenced by hand from %.60s (haadm host fence)", by);
-        node_log(n, 4, "poison pill to host %u by hand (haadm host fence)", target);
+        node_log(n, 4, "poison pill to %s by hand (haadm host fence)", node_host_name(n, target, name));
         send_mailbox(n, t, DISK_MAILBOX_FENCE, reason);
         return 0;
 }

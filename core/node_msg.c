@@ -94,7 +94,7 @@ static void on_ack(struct node *n, uint32_t from, const uint8_t *p, size_t len) 
         uint64_t echoed;
 
         if (wire_ack_decode(p, len, &a) < 0) {
-                node_log(n, 4, "dropped a garbled acknowledgement from host %u", from);
+                node_log(n, 4, "dropped a garbled acknowledgement from node %u", from);
                 return;
         }
         if (!peer || from == n->cfg.self_id)

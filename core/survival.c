@@ -222,7 +222,10 @@ uint32_t survival_master(const struct survival_inputs *in) {
                 if (p->id == in->self_id || (master && p->id > master) || !core_view_has(&in->members, p->id) ||
                     peer_fencing(p))
                         continue;
-                if (enforce && p->slot_seen && !p->armed)
+                /* A joining host arms once it joins: until then its slot's
+                 * "not armed" says nothing, and skipping it would make two
+                 * masters for a moment. */
+                if (enforce && p->slot_seen && !p->armed && p->state != DISK_SLOT_JOINING)
                         continue;
                 master = p->id;
         }

@@ -334,12 +334,18 @@ static struct hastate *initial_state(const struct world *w) {
 
 static void host_daemon_start(struct world *w, struct host *h, struct hastate *state) {
         uint32_t ids[MAXH];
-        struct node_config cfg = { .self_id = (uint32_t)h->id, .hosts = ids, .n_hosts = (size_t)w->sc->nhosts,
+        char names[MAXH][16];
+        const char *name_ptrs[MAXH];
+        struct node_config cfg = { .self_id = (uint32_t)h->id, .hosts = ids, .host_names = name_ptrs,
+                                   .n_hosts = (size_t)w->sc->nhosts,
                                    .timeout_ms = w->sc->timeout_ms, .vm_memory_mib = 65536, .vms = true,
                                    .unsafe = w->sc->knobs };
 
-        for (int i = 0; i < w->sc->nhosts; i++)
+        for (int i = 0; i < w->sc->nhosts; i++) {
                 ids[i] = (uint32_t)(i + 1);
+                snprintf(names[i], sizeof(names[i]), "h%d", i + 1);
+                name_ptrs[i] = names[i];
+        }
         node_free(h->node);
         h->node = NULL;
         if (node_new(&cfg, state, w->now, &h->node) < 0) {
