@@ -142,10 +142,8 @@ bool watchdog_has_magic_close(const struct watchdog *wd) {
         return wd->magic_close;
 }
 
-bool watchdog_may_disarm(bool ha_enabled, unsigned owned_protected_vms, bool fencing) {
-        if (fencing)
-                return false;
-        return !ha_enabled || owned_protected_vms == 0;
+bool watchdog_may_disarm(unsigned protected_vms_running, bool holds_claim, bool fencing) {
+        return !fencing && protected_vms_running == 0 && !holds_claim;
 }
 
 unsigned watchdog_seconds_for(unsigned timeout_ms) {

@@ -43,9 +43,13 @@ const char *watchdog_path(const struct watchdog *wd);
 /* Whether the driver announced magic-close support (WDIOF_MAGICCLOSE). */
 bool watchdog_has_magic_close(const struct watchdog *wd);
 
-/* Pure: may an orderly stop disarm the watchdog? Only when this host owns
- * no protected VM or HA is disabled, and never while fencing. */
-bool watchdog_may_disarm(bool ha_enabled, unsigned owned_protected_vms, bool fencing);
+/* Pure: may an orderly stop disarm the watchdog? Only when the VM driver
+ * lists no protected VM running on this host and this host holds no claim,
+ * and never while fencing. The HA-enabled flag does not count: HA can be
+ * switched on while this vmhad is stopped, and the pool then takes this
+ * silent host for dead once its watchdog must have fired; a guest still
+ * running on a disarmed host would then run twice. */
+bool watchdog_may_disarm(unsigned protected_vms_running, bool holds_claim, bool fencing);
 
 /* The whole-second watchdog timeout for a pool timeout in milliseconds:
  * rounded down, so the device never fires later than S2 assumes. */

@@ -13,14 +13,18 @@
 #include "fence/emergency.h"
 #include "fence/watchdog.h"
 
-static void test_disarm_only_when_no_protected_vm_or_ha_disabled(void **state) {
+static void test_disarm_only_with_no_protected_vm_running_and_no_claim(void **state) {
         (void)state;
-        assert_true(watchdog_may_disarm(true, 0, false));
-        assert_false(watchdog_may_disarm(true, 2, false));
-        assert_true(watchdog_may_disarm(false, 2, false));
+        assert_true(watchdog_may_disarm(0, false, false));
+        /* a protected VM still running here keeps the timer armed */
+        assert_false(watchdog_may_disarm(1, false, false));
+        assert_false(watchdog_may_disarm(2, false, false));
+        /* so does a claim, even with nothing running yet */
+        assert_false(watchdog_may_disarm(0, true, false));
+        assert_false(watchdog_may_disarm(2, true, false));
         /* never on the fence path */
-        assert_false(watchdog_may_disarm(false, 0, true));
-        assert_false(watchdog_may_disarm(true, 0, true));
+        assert_false(watchdog_may_disarm(0, false, true));
+        assert_false(watchdog_may_disarm(1, true, true));
 }
 
 static void test_watchdog_seconds_round_down_so_it_never_fires_late(void **state) {
@@ -149,7 +153,7 @@ static void test_inbox_acts_on_new_fences_and_flags_stale_ones(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_disarm_only_when_no_protected_vm_or_ha_disabled),
+                cmocka_unit_test(test_disarm_only_with_no_protected_vm_running_and_no_claim),
                 cmocka_unit_test(test_watchdog_seconds_round_down_so_it_never_fires_late),
                 cmocka_unit_test(test_fence_loop_counts_fences_within_the_hour_after_the_last_clear),
                 cmocka_unit_test(test_history_parse_skips_malformed_lines),
