@@ -18,6 +18,17 @@ struct watchdog {
         char path[256];
 };
 
+/* Completes a refusal's message: the device was closed without the magic
+ * character, so its timer goes on. */
+static void note_timer_runs(char *err, size_t err_len) {
+        size_t n = strnlen(err, err_len);
+
+        if (n + 1 < err_len)
+                snprintf(err + n, err_len - n,
+                         "; closed without the magic character, so its timer keeps running (it may guard "
+                         "guests a previous vmhad left running here): this host resets unless a vmhad feeds it");
+}
+
 static int try_open(const char *path, unsigned timeout_s, struct watchdog **ret, char *err, size_t err_len) {
         struct watchdog_info info;
         struct watchdog *wd;
@@ -34,8 +45,10 @@ static int try_open(const char *path, unsigned timeout_s, struct watchdog **ret,
                 free(wd);
                 return r;
         }
-        /* From here on the timer runs: every refusal closes with the magic
-         * character so that a refused device does not reset the host. */
+        /* From here on the timer runs, and no refusal writes the magic 'V':
+         * a previous vmhad may have armed this timer while guests run here,
+         * and it is not this one's to stop. The host resets unless a vmhad
+         * feeds it. */
         memset(&info, 0, sizeof(info));
         if (ioctl(wd->fd, WDIOC_GETSUPPORT, &info) == 0) {
                 wd->magic_close = info.options & WDIOF_MAGICCLOSE;
@@ -76,9 +89,8 @@ static int try_open(const char *path, unsigned timeout_s, struct watchdog **ret,
         *ret = wd;
         return 0;
 refuse:
-        if (write(wd->fd, "V", 1) != 1) {
-                /* nothing more to do: the device refused even that */
-        }
+        if (wd->magic_close)
+                note_timer_runs(err, err_len);
         close(wd->fd);
         free(wd);
         return r;

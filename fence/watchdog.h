@@ -23,8 +23,10 @@ struct watchdog;
 /* Opens the device at path (NULL: /dev/watchdog0, then /dev/watchdog),
  * sets the timeout to timeout_s, reads it back and feeds once. Refuses
  * (-ENODEV, -ERANGE, -EOPNOTSUPP, ...) with a message in err when the device is
- * missing, cannot set a timeout, or does not hold exactly timeout_s. Once
- * open, the timer runs: the caller must feed or let the host reset. */
+ * missing, cannot set a timeout, or does not hold exactly timeout_s. A
+ * refused device is closed without the magic character: its timer keeps
+ * running, and the message says so. Once open, the timer runs: the caller
+ * must feed or let the host reset. */
 int watchdog_open(const char *path, unsigned timeout_s, struct watchdog **ret, char *err, size_t err_len);
 
 /* Restarts the timer (WDIOC_KEEPALIVE). */

@@ -1,17 +1,109 @@
 /* Pure fencing decisions: watchdog disarm policy, fence-loop damping,
- * poison pills on both ends. */
+ * poison pills on both ends. And watchdog_open() against a fake driver:
+ * which devices it refuses, and that a refusal never writes the magic 'V'. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/watchdog.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/poison.h"
 #include "fence/emergency.h"
 #include "fence/watchdog.h"
+
+/* A fake watchdog driver. The test binary is linked with --wrap=ioctl, so
+ * watchdog.c's ioctls land here; they are answered for the one file that
+ * fake_wd_at() named and passed on for every other. watchdog.c writes to
+ * that file as to the device, so a test reads back whether it wrote 'V'. */
+static struct {
+        bool on;
+        dev_t dev;
+        ino_t ino;
+        unsigned options;       /* WDIOC_GETSUPPORT */
+        int timeout;            /* set by WDIOC_SETTIMEOUT */
+        int holds;              /* > 0: WDIOC_GETTIMEOUT answers this instead */
+        unsigned keepalives;
+} fake_wd;
+
+int __real_ioctl(int fd, unsigned long request, ...);
+int __wrap_ioctl(int fd, unsigned long request, ...);
+
+int __wrap_ioctl(int fd, unsigned long request, ...) {
+        struct watchdog_info *info;
+        struct stat st;
+        va_list ap;
+        void *arg;
+
+        va_start(ap, request);
+        arg = va_arg(ap, void *);
+        va_end(ap);
+        if (!fake_wd.on || fstat(fd, &st) != 0 || st.st_dev != fake_wd.dev || st.st_ino != fake_wd.ino)
+                return __real_ioctl(fd, request, arg);
+        switch (request) {
+        case WDIOC_GETSUPPORT:
+                info = arg;
+                memset(info, 0, sizeof(*info));
+                info->options = fake_wd.options;
+                snprintf((char *)info->identity, sizeof(info->identity), "fake");
+                return 0;
+        case WDIOC_SETTIMEOUT:
+                fake_wd.timeout = *(int *)arg;
+                return 0;
+        case WDIOC_GETTIMEOUT:
+                *(int *)arg = fake_wd.holds > 0 ? fake_wd.holds : fake_wd.timeout;
+                return 0;
+        case WDIOC_KEEPALIVE:
+                fake_wd.keepalives++;
+                return 0;
+        }
+        errno = ENOTTY;
+        return -1;
+}
+
+static void fake_wd_at(const char *path, unsigned options) {
+        struct stat st;
+
+        assert_int_equal(stat(path, &st), 0);
+        memset(&fake_wd, 0, sizeof(fake_wd));
+        fake_wd.on = true;
+        fake_wd.dev = st.st_dev;
+        fake_wd.ino = st.st_ino;
+        fake_wd.options = options;
+}
+
+/* An empty file in $TMPDIR to stand for the device; path is PATH_MAX long. */
+static void device_file(char *path) {
+        const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        int fd;
+
+        snprintf(path, 4096, "%s/vmha-test-wd.XXXXXX", tmp);
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+}
+
+/* Whether the file holds the magic character anywhere. */
+static bool file_has_v(const char *path) {
+        char buf[256];
+        ssize_t n;
+        bool v = false;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                v = v || memchr(buf, 'V', (size_t)n) != NULL;
+        close(fd);
+        return v;
+}
 
 static void test_disarm_only_with_no_protected_vm_running_and_no_claim(void **state) {
         (void)state;
@@ -25,6 +117,51 @@ static void test_disarm_only_with_no_protected_vm_running_and_no_claim(void **st
         /* never on the fence path */
         assert_false(watchdog_may_disarm(0, false, true));
         assert_false(watchdog_may_disarm(1, true, true));
+}
+
+static void test_a_refused_device_is_closed_without_the_magic_character(void **state) {
+        struct watchdog *wd = NULL;
+        char path[4096], err[512];
+        (void)state;
+        device_file(path);
+        /* it holds another timeout than the one asked for */
+        fake_wd_at(path, WDIOF_SETTIMEOUT | WDIOF_MAGICCLOSE | WDIOF_KEEPALIVEPING);
+        fake_wd.holds = 7;
+        assert_int_equal(watchdog_open(path, 5, &wd, err, sizeof(err)), -ERANGE);
+        assert_null(wd);
+        assert_non_null(strstr(err, "the device holds 7 s"));
+        assert_non_null(strstr(err, "its timer keeps running"));
+        assert_non_null(strstr(err, "this host resets unless a vmhad feeds it"));
+        assert_false(file_has_v(path));
+        /* it cannot set a timeout at all */
+        fake_wd_at(path, WDIOF_MAGICCLOSE);
+        assert_int_equal(watchdog_open(path, 5, &wd, err, sizeof(err)), -EOPNOTSUPP);
+        assert_non_null(strstr(err, "its timer keeps running"));
+        assert_false(file_has_v(path));
+        fake_wd.on = false;
+        unlink(path);
+}
+
+static void test_only_an_orderly_disarm_writes_the_magic_character(void **state) {
+        struct watchdog *wd = NULL;
+        char path[4096], err[512];
+        (void)state;
+        device_file(path);
+        fake_wd_at(path, WDIOF_SETTIMEOUT | WDIOF_MAGICCLOSE | WDIOF_KEEPALIVEPING);
+        assert_int_equal(watchdog_open(path, 5, &wd, err, sizeof(err)), 0);
+        assert_int_equal(fake_wd.timeout, 5);
+        assert_int_equal(fake_wd.keepalives, 1);
+        assert_int_equal(watchdog_timeout_s(wd), 5);
+        assert_true(watchdog_has_magic_close(wd));
+        assert_int_equal(watchdog_feed(wd), 0);
+        assert_int_equal(fake_wd.keepalives, 2);
+        watchdog_abandon(wd);
+        assert_false(file_has_v(path));
+        assert_int_equal(watchdog_open(path, 5, &wd, err, sizeof(err)), 0);
+        assert_int_equal(watchdog_disarm(wd), 0);
+        assert_true(file_has_v(path));
+        fake_wd.on = false;
+        unlink(path);
 }
 
 static void test_watchdog_seconds_round_down_so_it_never_fires_late(void **state) {
@@ -154,6 +291,8 @@ static void test_inbox_acts_on_new_fences_and_flags_stale_ones(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_disarm_only_with_no_protected_vm_running_and_no_claim),
+                cmocka_unit_test(test_a_refused_device_is_closed_without_the_magic_character),
+                cmocka_unit_test(test_only_an_orderly_disarm_writes_the_magic_character),
                 cmocka_unit_test(test_watchdog_seconds_round_down_so_it_never_fires_late),
                 cmocka_unit_test(test_fence_loop_counts_fences_within_the_hour_after_the_last_clear),
                 cmocka_unit_test(test_history_parse_skips_malformed_lines),
