@@ -3,6 +3,7 @@
  * which devices it refuses, and that a refusal never writes the magic 'V'. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/watchdog.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -117,6 +119,159 @@ static void test_disarm_only_with_no_protected_vm_running_and_no_claim(void **st
         /* never on the fence path */
         assert_false(watchdog_may_disarm(0, false, true));
         assert_false(watchdog_may_disarm(1, true, true));
+}
+
+/* A fake sysfs tree in $TMPDIR: root holds class/watchdog/. */
+static void fake_sysfs(char *root) {
+        const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        char path[4096];
+
+        snprintf(root, 4096, "%s/vmha-test-sysfs.XXXXXX", tmp);
+        assert_non_null(mkdtemp(root));
+        snprintf(path, sizeof(path), "%s/class", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/class/watchdog", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+}
+
+/* class/watchdog/NAME with dev "MAJ:MIN" and, unless nowayout is NULL, a
+ * nowayout file holding it. */
+static void fake_sysfs_entry(const char *root, const char *name, dev_t dev, const char *nowayout) {
+        char path[4096];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/class/watchdog/%s", root, name);
+        if (mkdir(path, 0755) != 0)
+                assert_int_equal(errno, EEXIST);
+        snprintf(path, sizeof(path), "%s/class/watchdog/%s/dev", root, name);
+        assert_non_null(f = fopen(path, "w"));
+        fprintf(f, "%u:%u\n", major(dev), minor(dev));
+        fclose(f);
+        snprintf(path, sizeof(path), "%s/class/watchdog/%s/nowayout", root, name);
+        if (!nowayout) {
+                unlink(path);
+                return;
+        }
+        assert_non_null(f = fopen(path, "w"));
+        fprintf(f, "%s\n", nowayout);
+        fclose(f);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void)st;
+        (void)flag;
+        (void)ftw;
+        return remove(path);
+}
+
+static void fake_sysfs_remove(const char *root) {
+        assert_int_equal(nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static void test_a_device_is_usable_only_with_magic_close_or_nowayout(void **state) {
+        (void)state;
+        assert_true(watchdog_may_use(true, false));
+        assert_true(watchdog_may_use(false, true));
+        assert_true(watchdog_may_use(true, true));
+        /* every close stops its timer: a crash of vmhad would disarm the host */
+        assert_false(watchdog_may_use(false, false));
+}
+
+static void test_sysfs_nowayout_is_found_by_the_device_number(void **state) {
+        char root[4096], name[64];
+        bool nowayout = true;
+        (void)state;
+        fake_sysfs(root);
+        fake_sysfs_entry(root, "watchdog0", makedev(248, 0), "0");
+        fake_sysfs_entry(root, "watchdog1", makedev(248, 1), "1");
+        fake_sysfs_entry(root, "watchdog2", makedev(248, 2), NULL);
+        assert_int_equal(watchdog_sysfs_nowayout(root, makedev(248, 1), name, sizeof(name), &nowayout), 0);
+        assert_string_equal(name, "watchdog1");
+        assert_true(nowayout);
+        assert_int_equal(watchdog_sysfs_nowayout(root, makedev(248, 0), name, sizeof(name), &nowayout), 0);
+        assert_string_equal(name, "watchdog0");
+        assert_false(nowayout);
+        /* a kernel without the attribute: not set */
+        nowayout = true;
+        assert_int_equal(watchdog_sysfs_nowayout(root, makedev(248, 2), NULL, 0, &nowayout), 0);
+        assert_false(nowayout);
+        /* the legacy /dev/watchdog (misc 10:130) is watchdog0 */
+        assert_int_equal(watchdog_sysfs_nowayout(root, makedev(10, 130), name, sizeof(name), &nowayout), 0);
+        assert_string_equal(name, "watchdog0");
+        assert_false(nowayout);
+        fake_sysfs_entry(root, "watchdog0", makedev(248, 0), "1");
+        assert_int_equal(watchdog_sysfs_nowayout(root, makedev(10, 130), name, sizeof(name), &nowayout), 0);
+        assert_true(nowayout);
+        /* a number no watchdog has: unknown, so not set */
+        nowayout = true;
+        assert_int_equal(watchdog_sysfs_nowayout(root, makedev(1, 3), name, sizeof(name), &nowayout), -ENOENT);
+        assert_false(nowayout);
+        fake_sysfs_remove(root);
+        /* no class/watchdog at all */
+        nowayout = true;
+        assert_int_equal(watchdog_sysfs_nowayout(root, makedev(248, 1), NULL, 0, &nowayout), -ENOENT);
+        assert_false(nowayout);
+}
+
+static void test_open_refuses_a_device_without_magic_close_unless_nowayout_is_set(void **state) {
+        const char *nowayout_phrase = "driver stops the timer on close (no magic close) and nowayout is not set: "
+                                      "a crash of vmhad would disarm this host; load the driver with nowayout=1";
+        struct watchdog *wd = NULL;
+        char path[4096], root[4096], err[512];
+        struct stat st;
+        (void)state;
+        /* not a character device, so unknown to sysfs: nowayout not set */
+        device_file(path);
+        fake_wd_at(path, WDIOF_SETTIMEOUT | WDIOF_KEEPALIVEPING);
+        assert_int_equal(watchdog_open(path, 5, &wd, err, sizeof(err)), -EOPNOTSUPP);
+        assert_null(wd);
+        assert_non_null(strstr(err, path));
+        assert_non_null(strstr(err, nowayout_phrase));
+        assert_non_null(strstr(err, "not in sysfs"));
+        /* refused before it was touched, and closed without 'V' */
+        assert_int_equal(fake_wd.timeout, 0);
+        assert_false(file_has_v(path));
+        unlink(path);
+
+        /* A character device that a fake sysfs knows: /dev/null stands in. */
+        if (stat("/dev/null", &st) != 0 || !S_ISCHR(st.st_mode)) {
+                fake_wd.on = false;
+                skip();
+        }
+        fake_sysfs(root);
+        fake_sysfs_entry(root, "watchdog3", st.st_rdev, "0");
+        assert_int_equal(setenv("VMHA_SYSFS_ROOT", root, 1), 0);
+        fake_wd_at("/dev/null", WDIOF_SETTIMEOUT | WDIOF_KEEPALIVEPING);
+        assert_int_equal(watchdog_open("/dev/null", 5, &wd, err, sizeof(err)), -EOPNOTSUPP);
+        assert_non_null(strstr(err, nowayout_phrase));
+        assert_non_null(strstr(err, "sysfs watchdog3"));
+        /* nowayout=1: closing can no longer stop it, so it is usable */
+        fake_sysfs_entry(root, "watchdog3", st.st_rdev, "1");
+        assert_int_equal(watchdog_open("/dev/null", 5, &wd, err, sizeof(err)), 0);
+        assert_true(watchdog_has_nowayout(wd));
+        assert_false(watchdog_has_magic_close(wd));
+        assert_int_equal(watchdog_timeout_s(wd), 5);
+        watchdog_abandon(wd);
+        /* a later refusal of such a device says its timer keeps running */
+        fake_wd.holds = 9;
+        assert_int_equal(watchdog_open("/dev/null", 5, &wd, err, sizeof(err)), -ERANGE);
+        assert_non_null(strstr(err, "its timer keeps running"));
+        assert_int_equal(unsetenv("VMHA_SYSFS_ROOT"), 0);
+        fake_sysfs_remove(root);
+        fake_wd.on = false;
+}
+
+static void test_a_file_that_is_no_watchdog_is_refused_without_the_magic_character(void **state) {
+        struct watchdog *wd = NULL;
+        char path[4096], err[512];
+        (void)state;
+        device_file(path);
+        fake_wd.on = false;     /* a plain file: WDIOC_GETSUPPORT fails */
+        assert_int_equal(watchdog_open(path, 5, &wd, err, sizeof(err)), -ENOTTY);
+        assert_null(wd);
+        assert_non_null(strstr(err, "not a watchdog device"));
+        assert_false(file_has_v(path));
+        unlink(path);
 }
 
 static void test_a_refused_device_is_closed_without_the_magic_character(void **state) {
@@ -291,6 +446,10 @@ static void test_inbox_acts_on_new_fences_and_flags_stale_ones(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_disarm_only_with_no_protected_vm_running_and_no_claim),
+                cmocka_unit_test(test_a_device_is_usable_only_with_magic_close_or_nowayout),
+                cmocka_unit_test(test_sysfs_nowayout_is_found_by_the_device_number),
+                cmocka_unit_test(test_open_refuses_a_device_without_magic_close_unless_nowayout_is_set),
+                cmocka_unit_test(test_a_file_that_is_no_watchdog_is_refused_without_the_magic_character),
                 cmocka_unit_test(test_a_refused_device_is_closed_without_the_magic_character),
                 cmocka_unit_test(test_only_an_orderly_disarm_writes_the_magic_character),
                 cmocka_unit_test(test_watchdog_seconds_round_down_so_it_never_fires_late),
