@@ -22,6 +22,9 @@
  *   - WDIOC_KEEPALIVE and any write ping it; a write holding 'V' arms the
  *     magic close, and only a release after that disarms. A release without
  *     it leaves the timer running ("watchdog did not stop!");
+ *   - with --no-magic-close it is a driver without WDIOF_MAGICCLOSE (and
+ *     without nowayout): WDIOC_GETSUPPORT does not announce it, 'V' means
+ *     nothing, and every release disarms, a crash's included;
  *   - when the timer expires it powers the host off: SIGKILL to the pid
  *     read from --pidfile ("PID [STARTTIME]") when the device was opened,
  *     i.e. the host's PID-namespace init, exactly what `halab crash` does;
@@ -38,7 +41,7 @@
  * stopped.
  *
  * usage: fusewd [--pidfile F] [--exec CMD] [--log F] [--state F]
- *               [--name NAME] [--timeout S] MOUNTPOINT
+ *               [--name NAME] [--timeout S] [--no-magic-close] MOUNTPOINT
  */
 #define FUSE_USE_VERSION 35
 
@@ -77,6 +80,7 @@ struct wd {
         uint64_t open_fh;       /* fh of the current opener, 0 if closed */
         uint64_t next_fh;
         bool expect_close;      /* 'V' seen in the opener's last write */
+        bool magic_close;       /* announces WDIOF_MAGICCLOSE; else every release disarms */
         int bootstatus;         /* WDIOF_CARDRESET after a watchdog power-off */
         unsigned long keepalives;
         pid_t target_pid;       /* host init read from --pidfile at open */
@@ -93,6 +97,7 @@ static struct wd wd = {
         .state = WD_DISARMED,
         .timeout = 60,
         .next_fh = 1,
+        .magic_close = true,
         .name = "host",
 };
 
@@ -155,9 +160,10 @@ static void wd_publish(void) {
 
         if (!wd.state_path)
                 return;
-        n = snprintf(buf, sizeof(buf), "state=%s timeout=%d open=%s keepalives=%lu bootstatus=%d\n",
+        n = snprintf(buf, sizeof(buf),
+                     "state=%s timeout=%d open=%s keepalives=%lu bootstatus=%d magic_close=%s\n",
                      state_name(wd.state), wd.timeout, wd.open_fh ? "yes" : "no", wd.keepalives,
-                     wd.bootstatus);
+                     wd.bootstatus, wd.magic_close ? "yes" : "no");
         snprintf(tmp, sizeof(tmp), "%s.tmp", wd.state_path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -461,7 +467,8 @@ static void wd_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
                 /* As the kernel does: each write decides the magic close anew. */
                 wd.expect_close = memchr(buf, 'V', size) != NULL;
                 if (wd.expect_close)
-                        wd_log("magic close character written");
+                        wd_log(wd.magic_close ? "magic close character written"
+                                              : "magic close character written (means nothing: no magic close)");
                 wd_ping("write");
         }
         pthread_mutex_unlock(&wd.lock);
@@ -487,6 +494,13 @@ static void wd_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
         pthread_mutex_lock(&wd.lock);
         if (!wd_is_opener(fi)) {
                 /* Released after a power cycle or expiry: nothing to do. */
+        } else if (!wd.magic_close) {
+                /* The kernel's watchdog_release(): a driver without
+                 * WDIOF_MAGICCLOSE stops on any close (nowayout unset). */
+                wd.open_fh = 0;
+                wd.expect_close = false;
+                wd_log("release: no magic close in this driver, so any close stops the timer");
+                wd_disarm("release without magic close support");
         } else if (wd.expect_close) {
                 wd.open_fh = 0;
                 wd.expect_close = false;
@@ -525,7 +539,7 @@ static void wd_ll_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *
         switch (cmd) {
         case WDIOC_GETSUPPORT:
                 memset(&info, 0, sizeof(info));
-                info.options = WDIOF_SETTIMEOUT | WDIOF_MAGICCLOSE | WDIOF_KEEPALIVEPING;
+                info.options = WDIOF_SETTIMEOUT | WDIOF_KEEPALIVEPING | (wd.magic_close ? WDIOF_MAGICCLOSE : 0);
                 info.firmware_version = 1;
                 snprintf((char *)info.identity, sizeof(info.identity), "vmha lab fusewd");
                 out = &info;
@@ -605,7 +619,7 @@ static const struct fuse_lowlevel_ops ops = {
 static void usage(const char *argv0) {
         fprintf(stderr,
                 "usage: %s [--pidfile FILE] [--exec CMD] [--log FILE] [--state FILE]\n"
-                "          [--name NAME] [--timeout SECONDS] MOUNTPOINT\n",
+                "          [--name NAME] [--timeout SECONDS] [--no-magic-close] MOUNTPOINT\n",
                 argv0);
 }
 
@@ -614,6 +628,7 @@ int main(int argc, char **argv) {
                 { "pidfile", required_argument, NULL, 'p' }, { "exec", required_argument, NULL, 'e' },
                 { "log", required_argument, NULL, 'l' },     { "state", required_argument, NULL, 's' },
                 { "name", required_argument, NULL, 'n' },    { "timeout", required_argument, NULL, 't' },
+                { "no-magic-close", no_argument, NULL, 'M' },
                 { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
         };
         static sigset_t sigs;
@@ -644,6 +659,9 @@ int main(int argc, char **argv) {
                                         WD_MAX_TIMEOUT);
                                 return 2;
                         }
+                        break;
+                case 'M':
+                        wd.magic_close = false;
                         break;
                 case 'h':
                         usage(argv[0]);
@@ -677,8 +695,8 @@ int main(int argc, char **argv) {
         }
 
         pthread_mutex_lock(&wd.lock);
-        wd_log("start: default timeout=%d, power-off target %s", wd.timeout,
-               wd.pidfile ? wd.pidfile : "(none)");
+        wd_log("start: default timeout=%d, power-off target %s, magic close %s", wd.timeout,
+               wd.pidfile ? wd.pidfile : "(none)", wd.magic_close ? "yes" : "no (every release disarms)");
         wd_publish();
         pthread_mutex_unlock(&wd.lock);
 
