@@ -111,7 +111,7 @@ int plan_priority_from_string(const char *s, enum plan_priority *ret);
  *
  * A caller on an event loop also needs a time budget, and the planner reads
  * no clock: `expired` is the caller's, and the failures-tolerated search
- * (plan_failures_tolerated) asks it whether to stop.
+ * (plan_failures_tolerated, plan_check_change_opts) asks it whether to stop.
  * It is asked before each level of the search, before each failure set
  * decided one by one, and after PLAN_EXPIRED_POLL_NODES search nodes without
  * a question (nodes over failure sets and in exact packings count together).
@@ -231,6 +231,7 @@ struct plan_admission {
         unsigned ntol_before;
         unsigned ntol_after;
         bool exact;             /* both ntol values are exact */
+        bool expired;           /* the time budget (plan_options.expired) cut a search short */
         char *reason;           /* always set: what the change does, and why it is refused */
 };
 
@@ -238,7 +239,16 @@ struct plan_admission {
  * the pool's target? A change that cannot happen at all (a VM that does not
  * fit on its host, a host that cannot be emptied) is refused whatever the
  * target. Returns -EINVAL for a malformed change (bad index, starting a
- * running VM). */
+ * running VM). Both failures-tolerated computations use the default
+ * budgets and no time budget. */
 int plan_check_change(const struct plan_pool *pool, const struct plan_change *change,
                       struct plan_admission **ret);
+
+/* The same, with opts (NULL: the defaults) for both failures-tolerated
+ * computations, time budget included. A search the time budget cuts short
+ * gives a lower bound, so the change may be refused that would have been
+ * allowed, never the other way round. The evacuation a maintenance change
+ * needs keeps to the count budgets. */
+int plan_check_change_opts(const struct plan_pool *pool, const struct plan_change *change,
+                           const struct plan_options *opts, struct plan_admission **ret);
 void plan_admission_free(struct plan_admission *admission);
