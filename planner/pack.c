@@ -114,9 +114,13 @@ static void res_set(struct packer *p, size_t b, int64_t v) {
 static enum pack_verdict search(struct packer *p, size_t i) {
         if (i == p->n)
                 return PACK_FITS;
-        if (++p->nodes > p->budget)
-                return PACK_UNKNOWN;
+        /* Every node counted counts towards the deadline, the one over
+         * budget too: the failure-set search goes on after a packing gives
+         * up, and the deadline must see all its nodes. */
+        p->nodes++;
         if (p->deadline && pack_deadline_tick(p->deadline))
+                return PACK_UNKNOWN;
+        if (p->nodes > p->budget)
                 return PACK_UNKNOWN;
 
         uint64_t smallest = p->size[p->n - 1];
