@@ -8,6 +8,9 @@
  * capacity, not about physical memory. The answer always carries a sentence
  * an administrator can act on: what the change does to failures tolerated,
  * and, when it is refused, which failure would leave which VMs unplaced.
+ * The caller's budgets, time included, bound the two failures-tolerated
+ * computations; a search cut short gives a lower bound, and so can only
+ * refuse more.
  */
 #include "planner/pack.h"
 #include "planner/planner.h"
@@ -201,6 +204,11 @@ static int explain_uncovered(struct text *t, const struct plan_pool *pool, const
 
 int plan_check_change(const struct plan_pool *pool, const struct plan_change *change,
                       struct plan_admission **ret) {
+        return plan_check_change_opts(pool, change, NULL, ret);
+}
+
+int plan_check_change_opts(const struct plan_pool *pool, const struct plan_change *change,
+                           const struct plan_options *opts, struct plan_admission **ret) {
         struct plan_pool *after = NULL;
         struct plan_ntol *before_n = NULL, *after_n = NULL;
         struct plan_admission *a = NULL;
@@ -212,7 +220,7 @@ int plan_check_change(const struct plan_pool *pool, const struct plan_change *ch
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
-        r = plan_failures_tolerated(pool, NULL, &before_n);
+        r = plan_failures_tolerated(pool, opts, &before_n);
         if (r < 0)
                 goto out;
         r = plan_pool_dup(pool, &after);
@@ -229,13 +237,15 @@ int plan_check_change(const struct plan_pool *pool, const struct plan_change *ch
                 a->allowed = false;
                 a->ntol_after = a->ntol_before;
                 a->exact = before_n->exact;
+                a->expired = before_n->stats.expired;
                 goto done;
         }
-        r = plan_failures_tolerated(after, NULL, &after_n);
+        r = plan_failures_tolerated(after, opts, &after_n);
         if (r < 0)
                 goto out;
         a->ntol_after = after_n->failures_tolerated;
         a->exact = before_n->exact && after_n->exact;
+        a->expired = before_n->stats.expired || after_n->stats.expired;
 
         if (a->ntol_after < a->ntol_before)
                 text_add(&t, " drops failures tolerated from %u to %u", a->ntol_before, a->ntol_after);
@@ -244,7 +254,7 @@ int plan_check_change(const struct plan_pool *pool, const struct plan_change *ch
         else
                 text_add(&t, " keeps failures tolerated at %u", a->ntol_after);
         if (!after_n->exact)
-                text_add(&t, " (at least)");
+                text_add(&t, after_n->stats.expired ? " (at least: the search ran out of time)" : " (at least)");
 
         int target = plan_pool_target(pool);
         if (target == PLAN_NO_TARGET) {

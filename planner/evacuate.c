@@ -196,7 +196,7 @@ static int evacuate(struct evac *e, const struct plan_options *opts) {
         for (size_t b = 0; b < nb; b++)
                 caps[b] = e->res[bin_host[b]];
         enum pack_verdict v;
-        r = pack_items(sizes, np, caps, nb, opts->pack_budget, assign, NULL, &v);
+        r = pack_items(sizes, np, caps, nb, opts->pack_budget, NULL, assign, NULL, &v);
         if (r < 0)
                 goto out;
         if (v == PACK_FITS) {

@@ -33,6 +33,9 @@
  * memory fails at once. A set the packer cannot decide within its budget,
  * or running out of the set budget, counts as not covered: the answer is
  * then a lower bound, marked inexact, with the sum condition's upper bound.
+ * Running out of time is running out of budget: the caller's expired()
+ * is asked before each level and each set, and every
+ * PLAN_EXPIRED_POLL_NODES nodes of this search and the packer's together.
  * Sizes are in units of the gcd of the restart VM sizes.
  */
 #include "planner/pack.h"
@@ -85,7 +88,8 @@ struct ntol_ctx {
         int64_t *scratch_caps;
         bool found;                     /* a set that does not fit */
         bool undecided;                 /* a set we could not decide, or out of budget */
-        bool out_of_budget;
+        bool out_of_budget;             /* of set or node budget, or of time */
+        struct pack_deadline deadline;  /* the caller's time budget, whole computation */
         size_t *witness;                /* sorted host positions of the found set */
         size_t *undecided_set;
         size_t n_undecided_set;
@@ -373,16 +377,33 @@ static void set_positions(const struct ntol_ctx *c, size_t *ret) {
                         ret[k++] = c->classes[j].first + t;
 }
 
+/* The search stops here, as when a budget runs out. */
+static void stop_out_of_time(struct ntol_ctx *c) {
+        c->undecided = true;
+        c->out_of_budget = true;
+        c->out->stats.expired = true;
+}
+
+/* Records the set being decided as the undecided one, unless there is one. */
+static void note_undecided_set(struct ntol_ctx *c) {
+        if (c->n_undecided_set == 0) {
+                c->n_undecided_set = c->r;
+                set_positions(c, c->undecided_set);
+        }
+}
+
 /* Decides one failure set (the first chosen[j] hosts of each class). */
 static int leaf_check(struct ntol_ctx *c) {
         struct plan_ntol_stats *st = &c->out->stats;
+        if (pack_deadline_check(&c->deadline)) {
+                stop_out_of_time(c);
+                note_undecided_set(c);
+                return 0;
+        }
         if (++st->sets_checked > c->opts->set_budget) {
                 c->undecided = true;
                 c->out_of_budget = true;
-                if (c->n_undecided_set == 0) {
-                        c->n_undecided_set = c->r;
-                        set_positions(c, c->undecided_set);
-                }
+                note_undecided_set(c);
                 return 0;
         }
         for (size_t i = 0; i < c->n; i++)
@@ -424,7 +445,8 @@ static int leaf_check(struct ntol_ctx *c) {
 
         struct pack_stats ps = { 0 };
         enum pack_verdict v;
-        int r = pack_items(c->scratch_items, ni, c->scratch_caps, nb, c->opts->pack_budget, NULL, &ps, &v);
+        int r = pack_items(c->scratch_items, ni, c->scratch_caps, nb, c->opts->pack_budget, &c->deadline, NULL,
+                           &ps, &v);
         if (r < 0)
                 return r;
         st->ffd_fits += ps.greedy_fits;
@@ -433,10 +455,13 @@ static int leaf_check(struct ntol_ctx *c) {
         if (v == PACK_NO_FIT) {
                 c->found = true;
                 set_positions(c, c->witness);
-        } else if (v == PACK_UNKNOWN && !c->undecided) {
-                c->undecided = true;
-                c->n_undecided_set = c->r;
-                set_positions(c, c->undecided_set);
+        } else if (v == PACK_UNKNOWN) {
+                if (!c->undecided) {
+                        c->undecided = true;
+                        note_undecided_set(c);
+                }
+                if (c->deadline.hit)
+                        stop_out_of_time(c);
         }
         return 0;
 }
@@ -451,7 +476,11 @@ static int level_search(struct ntol_ctx *c, size_t j, size_t need) {
                 return 0;
         }
         if (need == 0)
-                return leaf_check(c);
+                return leaf_check(c);   /* asks the deadline itself */
+        if (pack_deadline_tick(&c->deadline)) {
+                stop_out_of_time(c);
+                return 0;
+        }
         if (j >= c->n_classes || c->suffix_hosts[j] < need)
                 return 0;
         if (subtree_certified(c, j, need))
@@ -510,7 +539,10 @@ int plan_failures_tolerated(const struct plan_pool *pool, const struct plan_opti
         struct plan_ntol *out = calloc(1, sizeof(*out));
         if (!out)
                 return -ENOMEM;
-        struct ntol_ctx c = { .opts = opts, .out = out };
+        struct ntol_ctx c = {
+                .opts = opts, .out = out,
+                .deadline = { .expired = opts->expired, .arg = opts->expired_arg },
+        };
         int r = ctx_build(&c, pool);
         if (r < 0)
                 goto out;
@@ -524,10 +556,14 @@ int plan_failures_tolerated(const struct plan_pool *pool, const struct plan_opti
                 c.r = level;
                 c.found = c.undecided = c.out_of_budget = false;
                 memset(c.partial, 0, sizeof(c.partial));
-                out->stats.levels++;
-                r = level_search(&c, 0, level);
-                if (r < 0)
-                        goto out;
+                if (pack_deadline_check(&c.deadline)) {
+                        stop_out_of_time(&c);
+                } else {
+                        out->stats.levels++;
+                        r = level_search(&c, 0, level);
+                        if (r < 0)
+                                goto out;
+                }
                 if (c.found) {
                         r = copy_set(&c, c.witness, level, &out->uncovered);
                         if (r < 0)

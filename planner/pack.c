@@ -15,7 +15,8 @@
  *    position, kept as two independent 64-bit commutative hashes. A hash
  *    collision could only make a feasible instance look infeasible, that is
  *    make the planner more pessimistic, never over-report.
- * The search stops after a node budget and then says PACK_UNKNOWN.
+ * The search stops after a node budget, or when the caller's deadline says
+ * time is up, and then says PACK_UNKNOWN.
  */
 #include "planner/pack.h"
 
@@ -30,6 +31,16 @@ uint64_t pack_gcd(uint64_t a, uint64_t b) {
                 b = t;
         }
         return a;
+}
+
+bool pack_deadline_check(struct pack_deadline *d) {
+        if (d->hit)
+                return true;
+        if (!d->expired)
+                return false;
+        d->nodes = 0;
+        d->hit = d->expired(d->arg);
+        return d->hit;
 }
 
 static uint64_t mix64(uint64_t x) {
@@ -55,6 +66,7 @@ struct packer {
         size_t *scratch;        /* m candidates per depth */
         uint64_t h1, h2;        /* multiset hashes of res[] */
         uint64_t nodes, budget;
+        struct pack_deadline *deadline; /* NULL: none */
         uint64_t *memo;         /* pairs of keys, open addressing; (0,0) empty */
         size_t memo_size, memo_count;
 };
@@ -97,11 +109,18 @@ static void res_set(struct packer *p, size_t b, int64_t v) {
         p->res[b] = v;
 }
 
-/* Returns PACK_FITS, PACK_NO_FIT, or PACK_UNKNOWN when the budget ran out. */
+/* Returns PACK_FITS, PACK_NO_FIT, or PACK_UNKNOWN when the budget or the
+ * time ran out. */
 static enum pack_verdict search(struct packer *p, size_t i) {
         if (i == p->n)
                 return PACK_FITS;
-        if (++p->nodes > p->budget)
+        /* Every node counted counts towards the deadline, the one over
+         * budget too: the failure-set search goes on after a packing gives
+         * up, and the deadline must see all its nodes. */
+        p->nodes++;
+        if (p->deadline && pack_deadline_tick(p->deadline))
+                return PACK_UNKNOWN;
+        if (p->nodes > p->budget)
                 return PACK_UNKNOWN;
 
         uint64_t smallest = p->size[p->n - 1];
@@ -206,8 +225,8 @@ static bool necessary_conditions_hold(const uint64_t *size, size_t n, const int6
 }
 
 int pack_items(const uint64_t *items, size_t n_items, const int64_t *caps_in, size_t n_bins,
-               uint64_t node_budget, size_t *assign, struct pack_stats *stats,
-               enum pack_verdict *ret) {
+               uint64_t node_budget, struct pack_deadline *deadline, size_t *assign,
+               struct pack_stats *stats, enum pack_verdict *ret) {
         struct sort_item *sorted = NULL, *bin_order = NULL;
         uint64_t *size = NULL, *suffix = NULL;
         int64_t *caps = NULL, *res = NULL;
@@ -263,7 +282,7 @@ int pack_items(const uint64_t *items, size_t n_items, const int64_t *caps_in, si
 
         struct packer p = {
                 .n = n_items, .m = n_bins, .size = size, .suffix = suffix,
-                .res = res, .path = path, .budget = node_budget,
+                .res = res, .path = path, .budget = node_budget, .deadline = deadline,
         };
 
         enum pack_verdict v;

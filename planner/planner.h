@@ -106,14 +106,32 @@ const char *plan_priority_to_string(enum plan_priority priority);
 int plan_host_state_from_string(const char *s, enum plan_host_state *ret);
 int plan_priority_from_string(const char *s, enum plan_priority *ret);
 
-/* Search budgets. They are counts, not times, so that answers are the same
- * on every machine. Pass NULL anywhere for the defaults. */
+/* Search budgets. The three budgets are counts, not times, so that answers
+ * are the same on every machine. Pass NULL anywhere for the defaults.
+ *
+ * A caller on an event loop also needs a time budget, and the planner reads
+ * no clock: `expired` is the caller's, and the failures-tolerated search
+ * (plan_failures_tolerated, plan_check_change_opts) asks it whether to stop.
+ * It is asked before each level of the search, before each failure set
+ * decided one by one, and after PLAN_EXPIRED_POLL_NODES search nodes without
+ * a question (nodes over failure sets and in exact packings count together).
+ * So it is asked at a bounded rate, and the search runs past the deadline
+ * by at most one set's greedy packings or that many nodes. Once it returns
+ * true it is not asked again in that computation, and the answer is what
+ * running out of a count budget gives: a lower bound, marked inexact, never
+ * over-reported. NULL never expires. Restart and evacuation plans are acted
+ * on, not reported, so they ignore it and keep to the count budgets. */
+#define PLAN_EXPIRED_POLL_NODES 1024
+
 struct plan_options {
         uint64_t set_budget;    /* failure sets decided one by one, per computation */
         uint64_t node_budget;   /* search nodes over failure sets, per computation */
         uint64_t pack_budget;   /* search nodes of one exact bin packing */
+        bool (*expired)(void *arg);     /* true: out of time, stop; NULL: never */
+        void *expired_arg;
 };
 
+/* The default budgets, and no time budget (expired = NULL). */
 void plan_options_init(struct plan_options *opts);
 
 struct plan_ntol_stats {
@@ -123,6 +141,7 @@ struct plan_ntol_stats {
         uint64_t ffd_fits;      /* ... proven by a greedy packing */
         uint64_t exact_runs;    /* ... that needed the exact search */
         uint64_t pack_nodes;    /* nodes of all exact searches */
+        bool expired;           /* it said true: the time budget ended the search */
 };
 
 struct plan_ntol {
@@ -212,6 +231,7 @@ struct plan_admission {
         unsigned ntol_before;
         unsigned ntol_after;
         bool exact;             /* both ntol values are exact */
+        bool expired;           /* the time budget (plan_options.expired) cut a search short */
         char *reason;           /* always set: what the change does, and why it is refused */
 };
 
@@ -219,7 +239,16 @@ struct plan_admission {
  * the pool's target? A change that cannot happen at all (a VM that does not
  * fit on its host, a host that cannot be emptied) is refused whatever the
  * target. Returns -EINVAL for a malformed change (bad index, starting a
- * running VM). */
+ * running VM). Both failures-tolerated computations use the default
+ * budgets and no time budget. */
 int plan_check_change(const struct plan_pool *pool, const struct plan_change *change,
                       struct plan_admission **ret);
+
+/* The same, with opts (NULL: the defaults) for both failures-tolerated
+ * computations, time budget included. A search the time budget cuts short
+ * gives a lower bound, so the change may be refused that would have been
+ * allowed, never the other way round. The evacuation a maintenance change
+ * needs keeps to the count budgets. */
+int plan_check_change_opts(const struct plan_pool *pool, const struct plan_change *change,
+                           const struct plan_options *opts, struct plan_admission **ret);
 void plan_admission_free(struct plan_admission *admission);

@@ -320,4 +320,6 @@ void plan_options_init(struct plan_options *opts) {
         opts->set_budget = 100000;
         opts->node_budget = 2000000;
         opts->pack_budget = 20000;
+        opts->expired = NULL;
+        opts->expired_arg = NULL;
 }

@@ -67,8 +67,8 @@ static int place_restart_vms(const struct rvm *list, size_t n, int64_t *res, siz
         size_t packed = 0;
         for (size_t end = n; end > 0;) {
                 enum pack_verdict v;
-                r = pack_items(sizes, end, res, nb, end == n ? budget : budget / PLAN_PACK_BUDGET_FACTOR, assign,
-                               NULL, &v);
+                r = pack_items(sizes, end, res, nb, end == n ? budget : budget / PLAN_PACK_BUDGET_FACTOR, NULL,
+                               assign, NULL, &v);
                 if (r < 0)
                         goto out;
                 if (v == PACK_FITS) {

@@ -358,7 +358,7 @@ static void test_packer_agrees_with_exhaustive_assignment(void **state) {
                 size_t assign[12];
                 struct pack_stats st = { 0 };
                 enum pack_verdict v;
-                assert_int_equal(pack_items(items, n, caps, m, 1000000, assign, &st, &v), 0);
+                assert_int_equal(pack_items(items, n, caps, m, 1000000, NULL, assign, &st, &v), 0);
                 if (v == PACK_UNKNOWN || (v == PACK_FITS) != truth)
                         fail_msg("instance %u: packer says %d, exhaustive assignment %s", k, v, truth ? "fits" : "does not");
                 if (v == PACK_FITS) {
@@ -375,7 +375,7 @@ static void test_packer_agrees_with_exhaustive_assignment(void **state) {
                 searched += st.exact_runs > 0;
 
                 /* a starved search may give up, never claim too much */
-                assert_int_equal(pack_items(items, n, caps, m, 1 + rng_below(&r, 3), assign, NULL, &v), 0);
+                assert_int_equal(pack_items(items, n, caps, m, 1 + rng_below(&r, 3), NULL, assign, NULL, &v), 0);
                 if (v == PACK_NO_FIT)
                         assert_false(truth);
                 if (v == PACK_FITS)
@@ -434,7 +434,7 @@ static void test_ntol_matches_enumeration_of_every_failure_set_on_mid_size_pools
                                         if ((live >> h & 1) && !(f >> h & 1))
                                                 caps[nb++] = plan_pool_host_free_mib(p, h);
                                 enum pack_verdict v;
-                                assert_int_equal(pack_items(items, ni, caps, nb, 10000000, NULL, NULL, &v), 0);
+                                assert_int_equal(pack_items(items, ni, caps, nb, 10000000, NULL, NULL, NULL, &v), 0);
                                 assert_int_not_equal(v, PACK_UNKNOWN);
                                 if (v == PACK_NO_FIT) {
                                         truth = lvl - 1;
