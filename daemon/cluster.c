@@ -246,9 +246,14 @@ int cluster_new(qb_loop_t *loop, const struct cluster_events *ev, void *ud, stru
         }
         snprintf(group.value, sizeof(group.value), CLUSTER_GROUP_NAME);
         group.length = (uint32_t)strlen(group.value);
-        for (int tries = 0; (e = cpg_join(c->cpg, &group)) == CS_ERR_TRY_AGAIN && tries < 50; tries++) {
-                struct timespec ts = { 0, 100 * 1000 * 1000 };
-                nanosleep(&ts, NULL);
+        /* No retry here: the caller runs on the event loop and tries
+         * again from a timer. */
+        e = cpg_join(c->cpg, &group);
+        if (e == CS_ERR_TRY_AGAIN) {
+                snprintf(err, err_len, "cannot join the CPG group %s yet: corosync says try again",
+                         CLUSTER_GROUP_NAME);
+                r = -EAGAIN;
+                goto fail;
         }
         if (e != CS_OK) {
                 snprintf(err, err_len, "cannot join the CPG group %s: %s (error %d)", CLUSTER_GROUP_NAME,

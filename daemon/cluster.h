@@ -38,7 +38,8 @@ struct cluster_events {
 
 /* Connects to the local corosync, reads the node list, joins the group and
  * registers its file descriptors with loop. Returns 0 or -errno (e.g.
- * -ENOTCONN when corosync is not running), with err set. */
+ * -ENOTCONN when corosync is not running, -EAGAIN when it asks to try the
+ * join again), with err set. It never sleeps: the caller retries. */
 int cluster_new(qb_loop_t *loop, const struct cluster_events *ev, void *ud, struct cluster **ret,
                 char *err, size_t err_len);
 void cluster_free(struct cluster *c);

@@ -110,6 +110,7 @@ static void *thread_main(void *arg) {
                 r.write_done_ms = vmha_now_ms();
                 r.written_seq = s.seq;
                 r.written_flags = s.flags;
+                r.written_state = s.state;
                 if (e < 0)
                         r.write_error = e;
 
@@ -121,10 +122,14 @@ static void *thread_main(void *arg) {
                 t->latest.write_done_ms = r.write_done_ms;
                 t->latest.written_seq = r.written_seq;
                 t->latest.written_flags = r.written_flags;
+                t->latest.written_state = r.written_state;
                 t->latest.write_error = r.write_error;
                 pthread_cond_broadcast(&t->cond);
                 pthread_mutex_unlock(&t->lock);
-                if (e == 0) {
+                /* Each completion reaches the main loop as it happens, a
+                 * failure as well as a success: a host that lives by rule 4
+                 * must not learn of a failed write a round late. */
+                {
                         uint64_t one = 1;
                         if (write(t->efd, &one, sizeof(one)) < 0) {
                                 /* the counter cannot overflow in practice */

@@ -23,6 +23,7 @@ struct disk_round {
         uint64_t write_done_ms;         /* monotonic completion time */
         uint64_t written_seq;
         uint32_t written_flags;         /* the flags that write carried (DISK_SLOT_*) */
+        uint32_t written_state;         /* and its state (DISK_SLOT_ALIVE, FENCING, ...) */
         bool read_ok;                   /* all slots read (each still verified on its own) */
         uint64_t read_done_ms;
         struct disk_slot *slots;        /* [slot_count + 1], valid where status[i].error == 0 */

@@ -25,3 +25,6 @@ void tiebreak_free(struct tiebreak *t);
 void tiebreak_probe(struct tiebreak *t);
 
 bool tiebreak_reachable(const struct tiebreak *t, uint64_t now_ms, uint32_t interval_ms);
+
+/* When the target last answered: false when it never did. */
+bool tiebreak_last_reply(const struct tiebreak *t, uint64_t *at_ms);

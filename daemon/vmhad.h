@@ -1,0 +1,161 @@
+/* vmhad's private header: the daemon's state and the functions its files
+ * share.
+ *
+ * vmhad is the imperative shell around core/node.c. It gathers events
+ * (Corosync, the disk thread, ticks, the tiebreak probe, the clocks, the
+ * control socket) and hands each to the engine with the current time; it
+ * carries out the actions the engine queues, and decides nothing itself.
+ * The files, by role:
+ *   vmhad_main.c     start-up, the orderly stop
+ *   vmhad_node.c     feeding events to the engine and carrying out its actions
+ *   vmhad_fence.c    the watchdog and the path to a reboot
+ *   vmhad_loop.c     disk completions, the tick, clocks, systemd's watchdog,
+ *                    the loop's longest callback
+ *   vmhad_cluster.c  Corosync membership, quorum, messages, reconnection
+ *   vmhad_local.c    local state: fence history, cluster UUID, emergency causes
+ *                    found before the engine exists
+ *   vmhad_ctl.c      the control socket and its change requests
+ *   vmhad_status.c   haadm status and the planner's view (admission control)
+ *
+ * Everything runs on one libqb loop; no callback sleeps or blocks on I/O
+ * that has no deadline. The only other threads are the disk thread (and
+ * the disk_io workers behind it) and the short-lived thread that writes
+ * the local fence record on the way to a reboot.
+ */
+#pragma once
+
+#include "core/node.h"
+#include "daemon/config.h"
+#include "daemon/disk_thread.h"
+#include "daemon/ipc_proto.h"
+
+#include <json-c/json.h>
+#include <qb/qbipcs.h>
+#include <qb/qbloop.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VMHAD_MAX_PENDING 32
+#define VMHAD_CHANGE_REPLY_TIMEOUT_MS 5000
+#define VMHAD_DETAIL_MAX 512
+
+struct cluster;
+struct watchdog;
+struct tiebreak;
+struct plan_pool;
+
+struct vmhad_pending {
+        qb_ipcs_connection_t *conn;
+        int32_t id;
+        uint64_t seq;
+        uint64_t deadline_ms;
+};
+
+/* The failures-tolerated figure, computed under a time budget and kept
+ * until the HA state or the pool's view of its hosts changes. */
+struct vmhad_ntol_cache {
+        bool valid;
+        uint64_t key;
+        int result;                     /* 0, or -ENODATA: a host's memory is unknown */
+        char unknown[64];
+        unsigned failures_tolerated;
+        bool exact;
+        bool expired;                   /* the time budget ended the search */
+};
+
+struct vmhad {
+        struct vmha_config cfg;
+        const char *config_path;
+        qb_loop_t *loop;
+
+        struct cluster *cl;
+        bool cl_up;
+        uint32_t self;
+
+        struct disk_thread *disk;
+        struct disk_super sb;
+        struct disk_round round;
+        uint64_t round_seen, write_seq_seen;
+        struct node_slot_read *slot_reads;
+        struct node_mailbox_read *mb_reads;
+
+        struct watchdog *wd;
+        unsigned wd_seconds;
+        struct tiebreak *tiebreak;
+        uint64_t tiebreak_seen_ms;
+
+        struct node *node;
+
+        /* Emergency causes the shell found before the engine existed, and
+         * which causes the journal has been told about. */
+        bool early[_EMERGENCY_CAUSE_MAX];
+        char early_detail[_EMERGENCY_CAUSE_MAX][VMHAD_DETAIL_MAX];
+        bool announced[_EMERGENCY_CAUSE_MAX];
+
+        /* The path to a reboot (vmhad_fence.c). */
+        bool fencing;
+        bool fence_done;
+        char fence_reason[NODE_TEXT_MAX];
+        uint64_t fence_by_ms;
+        qb_loop_timer_handle fence_timer;
+
+        /* Control socket. */
+        qb_ipcs_service_t *ipcs;
+        gid_t ipc_gid;
+        bool ipc_gid_known;
+        struct vmhad_pending pending[VMHAD_MAX_PENDING];
+
+        /* Loop health. */
+        uint64_t started_ms;
+        uint64_t boot_offset_ms;        /* CLOCK_BOOTTIME - CLOCK_MONOTONIC at the last tick */
+        uint64_t sd_watchdog_usec;      /* 0: systemd's watchdog is off */
+        uint64_t longest_cb_us;
+        char longest_cb[32];
+        uint64_t longest_cb_at_ms;
+
+        struct vmhad_ntol_cache ntol;
+};
+
+extern struct vmhad *vmhad_daemon;      /* for libqb callbacks without context */
+
+/* vmhad_node.c */
+void vmhad_dispatch(struct vmhad *d, const struct node_event *ev);
+void vmhad_emergency(struct vmhad *d, enum emergency_cause c, bool on, const char *detail);
+bool vmhad_in_emergency(const struct vmhad *d);
+const char *vmhad_host_name(const struct vmhad *d, uint32_t id, char buf[NODE_NAME_MAX]);
+void vmhad_carry_out(struct vmhad *d);
+
+/* vmhad_fence.c */
+void vmhad_arm_watchdog(struct vmhad *d);
+void vmhad_feed(struct vmhad *d, uint64_t deadline_ms);
+void vmhad_fence_start(struct vmhad *d, const char *reason, uint64_t deadline_ms);
+void vmhad_fence_check(struct vmhad *d);
+void vmhad_watchdog_stop(struct vmhad *d);
+
+/* vmhad_loop.c */
+void vmhad_loop_start(struct vmhad *d);
+void vmhad_loop_note(struct vmhad *d, const char *what, uint64_t start_us);
+uint64_t vmhad_now_us(void);
+int32_t vmhad_on_disk_event(int32_t fd, int32_t revents, void *data);
+void vmhad_sd_ping(struct vmhad *d);
+
+/* vmhad_cluster.c */
+int vmhad_cluster_connect(struct vmhad *d, char *err, size_t err_len);
+void vmhad_cluster_retry(struct vmhad *d);
+
+/* vmhad_local.c */
+void vmhad_state_path(const struct vmhad *d, const char *file, char *buf, size_t len);
+void vmhad_check_fence_loop(struct vmhad *d);
+void vmhad_check_cluster_uuid(struct vmhad *d);
+void vmhad_report_last_fence(struct vmhad *d);
+void vmhad_record_fence(const struct vmha_config *cfg, const char *reason);
+
+/* vmhad_ctl.c */
+int vmhad_ctl_start(struct vmhad *d);
+void vmhad_ctl_change_done(struct vmhad *d, uint64_t seq, int result, const char *why);
+void vmhad_ctl_expire(struct vmhad *d);
+
+/* vmhad_status.c */
+json_object *vmhad_status_json(struct vmhad *d);
+json_object *vmhad_vm_json(struct vmhad *d, const struct hastate_vm *vm);
+int vmhad_admission_check(struct vmhad *d, const struct hastate_msg *m, char *err, size_t len);

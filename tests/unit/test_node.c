@@ -1,0 +1,450 @@
+/* The node engine's event handling, one event at a time: what each event
+ * makes the engine ask the shell to do. A pool of three hosts, this host
+ * is host 1, timeout 5 s (disk interval 500 ms, margin 2.5 s, feed bound
+ * 250 ms).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/node.h"
+#include "core/wire.h"
+
+#define NH 3
+
+struct fx {
+        struct node *n;
+        uint64_t now;
+        uint64_t seq[NH + 1];
+        struct node_slot_read slots[NH + 1];
+        struct node_mailbox_read mbs[NH + 1];
+        uint32_t own_wd_seq;
+};
+
+static const uint32_t ids[NH] = { 1, 2, 3 };
+static const char *const names[NH] = { "alpha", "beta", "gamma" };
+
+static size_t count(const struct fx *f, enum node_action_type t) {
+        size_t n, c = 0;
+        const struct node_action *a = node_actions(f->n, &n);
+        for (size_t i = 0; i < n; i++)
+                c += a[i].type == t;
+        return c;
+}
+
+static const struct node_action *find(const struct fx *f, enum node_action_type t) {
+        size_t n;
+        const struct node_action *a = node_actions(f->n, &n);
+        for (size_t i = n; i-- > 0;)
+                if (a[i].type == t)
+                        return &a[i];
+        return NULL;
+}
+
+static bool logged(const struct fx *f, const char *needle) {
+        size_t n;
+        const struct node_action *a = node_actions(f->n, &n);
+        for (size_t i = 0; i < n; i++)
+                if (a[i].type == NODE_ACT_LOG && strstr(a[i].text, needle))
+                        return true;
+        return false;
+}
+
+static void handle(struct fx *f, const struct node_event *ev) {
+        node_handle(f->n, ev, f->now);
+}
+
+static void membership(struct fx *f, uint64_t ring, const uint32_t *m, size_t n) {
+        struct node_event ev = { .type = NODE_EV_MEMBERSHIP };
+        for (size_t i = 0; i < n; i++) {
+                core_view_add(&ev.u.membership.members, m[i]);
+                core_view_add(&ev.u.membership.joined, m[i]);
+        }
+        ev.u.membership.ring_id = ring;
+        handle(f, &ev);
+}
+
+static void quorum(struct fx *f, bool q) {
+        struct node_event ev = { .type = NODE_EV_QUORUM };
+        ev.u.quorum.quorate = q;
+        handle(f, &ev);
+}
+
+/* Every peer's slot advances: ALIVE, view {1,2,3}, armed. */
+static void disk_round(struct fx *f) {
+        struct node_event ev = { .type = NODE_EV_DISK_READ };
+        for (uint32_t id = 1; id <= NH; id++) {
+                struct disk_slot *s = &f->slots[id].slot;
+                if (f->slots[id].status != NODE_BLOCK_OK)
+                        continue;
+                s->host_id = id;
+                s->state = DISK_SLOT_ALIVE;
+                s->incarnation = 100 + id;
+                s->seq = ++f->seq[id];
+                s->ring_id = 1;
+                s->watchdog_timeout_ms = 5000;
+                s->flags = DISK_SLOT_QUORATE | DISK_SLOT_DISK_OK;
+                memset(s->view, 0, sizeof(s->view));
+                for (uint32_t j = 1; j <= NH; j++)
+                        disk_view_set(s->view, j);
+                f->mbs[id].status = NODE_BLOCK_OK;
+        }
+        ev.u.disk.ok = true;
+        ev.u.disk.done_ms = f->now;
+        ev.u.disk.max_id = NH;
+        ev.u.disk.slots = f->slots;
+        ev.u.disk.mailboxes = f->mbs;
+        handle(f, &ev);
+}
+
+static void slot_written(struct fx *f, bool ok, uint64_t done_ms) {
+        struct node_event ev = { .type = NODE_EV_SLOT_WRITTEN };
+        ev.u.slot_written.ok = ok;
+        ev.u.slot_written.seq = ++f->own_wd_seq;
+        ev.u.slot_written.done_ms = done_ms;
+        ev.u.slot_written.written.state = DISK_SLOT_ALIVE;
+        handle(f, &ev);
+}
+
+static void watchdog_result(struct fx *f, bool armed) {
+        struct node_event ev = { .type = NODE_EV_WATCHDOG };
+        ev.u.watchdog.armed = armed;
+        snprintf(ev.u.watchdog.detail, sizeof(ev.u.watchdog.detail), "%s", armed ? "" : "no device");
+        handle(f, &ev);
+}
+
+static void tick(struct fx *f) {
+        struct node_event ev = { .type = NODE_EV_TICK };
+        handle(f, &ev);
+}
+
+/* Up and surviving: quorate, the disk works, the watchdog is armed. */
+static int setup(void **state) {
+        static struct fx f;
+        struct node_config cfg = { .self_id = 1, .hosts = ids, .host_names = names, .n_hosts = NH,
+                                   .timeout_ms = 5000, .vm_memory_mib = 1024 };
+
+        memset(&f, 0, sizeof(f));
+        f.now = 1000;
+        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
+        membership(&f, 1, ids, NH);
+        quorum(&f, true);
+        slot_written(&f, true, f.now);
+        disk_round(&f);
+        assert_non_null(node_verdict(f.n));
+        if (node_verdict(f.n)->kind != SURVIVAL_SURVIVE)
+                fprintf(stderr, "# verdict: %s\n", node_verdict(f.n)->reason);
+        assert_int_equal(node_verdict(f.n)->kind, SURVIVAL_SURVIVE);
+        assert_non_null(find(&f, NODE_ACT_ARM_WATCHDOG));
+        watchdog_result(&f, true);
+        assert_true(node_armed(f.n));
+        *state = &f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct fx *f = *state;
+        node_free(f->n);
+        return 0;
+}
+
+static void test_feeds_on_a_fresh_write_with_a_deadline(void **state) {
+        struct fx *f = *state;
+
+        f->now += 500;
+        slot_written(f, true, f->now - 10);
+        const struct node_action *a = find(f, NODE_ACT_FEED);
+        assert_non_null(a);
+        assert_int_equal(a->deadline_ms, f->now - 10 + node_timing(f->n)->feed_bound_ms);
+}
+
+static void test_a_write_handled_late_feeds_nothing(void **state) {
+        struct fx *f = *state;
+
+        f->now += 500;
+        slot_written(f, true, f->now - node_timing(f->n)->feed_bound_ms - 1);
+        assert_null(find(f, NODE_ACT_FEED));
+        assert_true(logged(f, "not feeding the watchdog"));
+}
+
+static void test_a_failed_write_feeds_nothing(void **state) {
+        struct fx *f = *state;
+
+        f->now += 500;
+        slot_written(f, false, f->now);
+        assert_null(find(f, NODE_ACT_FEED));
+}
+
+static void test_stale_feed_knob_feeds_late(void **state) {
+        struct fx f = { 0 };
+        struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
+        (void)state;
+
+        cfg.unsafe.stale_feed = true;
+        f.now = 1000;
+        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
+        membership(&f, 1, ids, NH);
+        quorum(&f, true);
+        slot_written(&f, true, f.now);
+        disk_round(&f);
+        watchdog_result(&f, true);
+        f.now += 5000;
+        slot_written(&f, true, f.now - 4000);
+        assert_non_null(find(&f, NODE_ACT_FEED));
+        node_free(f.n);
+}
+
+static void test_poison_pill_fences_once_and_for_good(void **state) {
+        struct fx *f = *state;
+        size_t n;
+
+        /* The inbox was read empty at start: a FENCE newer than that is an order. */
+        f->now += 500;
+        f->mbs[1].mb = (struct disk_mailbox){ .host_id = 1, .sender = 2, .command = DISK_MAILBOX_FENCE, .seq = 7 };
+        snprintf(f->mbs[1].mb.reason, sizeof(f->mbs[1].mb.reason), "test");
+        disk_round(f);
+        assert_true(node_fencing(f->n));
+        const struct node_action *fence = find(f, NODE_ACT_FENCE);
+        assert_non_null(fence);
+        assert_non_null(strstr(fence->text, "poison pill from beta"));
+        assert_int_equal(fence->deadline_ms, f->now + 3 * node_timing(f->n)->disk_interval_ms);
+        /* FENCING is queued for the disk before the fence itself. */
+        const struct node_action *acts = node_actions(f->n, &n);
+        size_t wi = n, fi = n;
+        for (size_t i = 0; i < n; i++) {
+                if (acts[i].type == NODE_ACT_WRITE_SLOT && acts[i].slot.state == DISK_SLOT_FENCING)
+                        wi = i;
+                if (acts[i].type == NODE_ACT_FENCE)
+                        fi = i;
+        }
+        assert_true(wi < fi);
+
+        /* Latched: no feed, no acknowledgement, no second fence. */
+        f->now += 10;
+        slot_written(f, true, f->now);
+        assert_null(find(f, NODE_ACT_FEED));
+        tick(f);
+        assert_null(find(f, NODE_ACT_SEND));
+        assert_null(find(f, NODE_ACT_FEED));
+        f->mbs[1].mb.seq = 9;
+        disk_round(f);
+        assert_null(find(f, NODE_ACT_FENCE));
+}
+
+/* A FENCE already in the mailbox when this incarnation starts was meant for
+ * an earlier one: emergency mode until cleared, not a fence. */
+static void test_poison_pill_found_at_start_is_stale(void **state) {
+        struct fx f = { 0 };
+        struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
+        (void)state;
+
+        f.now = 1000;
+        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
+        membership(&f, 1, ids, NH);
+        quorum(&f, true);
+        slot_written(&f, true, f.now);
+        f.mbs[1].mb = (struct disk_mailbox){ .host_id = 1, .sender = 2, .command = DISK_MAILBOX_FENCE, .seq = 4 };
+        disk_round(&f);
+        assert_false(node_fencing(f.n));
+        assert_true(node_emergency_cause(f.n, EMERGENCY_MAILBOX_FENCE, NULL));
+        node_free(f.n);
+}
+
+static void test_emergency_publishes_unarmed_and_gives_up_mastership(void **state) {
+        struct fx *f = *state;
+        struct node_event ev = { .type = NODE_EV_EMERGENCY };
+
+        assert_int_equal(node_master(f->n), 1);
+        ev.u.emergency.cause = EMERGENCY_FENCE_LOOP;
+        ev.u.emergency.on = true;
+        snprintf(ev.u.emergency.detail, sizeof(ev.u.emergency.detail), "3 fences");
+        handle(f, &ev);
+        const struct node_action *e = find(f, NODE_ACT_EMERGENCY);
+        assert_non_null(e);
+        assert_true(e->on);
+        assert_int_equal(e->cause, EMERGENCY_FENCE_LOOP);
+        const struct node_action *w = find(f, NODE_ACT_WRITE_SLOT);
+        assert_non_null(w);
+        assert_int_equal(w->slot.watchdog_timeout_ms, 0);
+        assert_int_equal(node_master(f->n), 2);
+        assert_true(node_in_emergency(f->n));
+
+        ev.u.emergency.on = false;
+        handle(f, &ev);
+        assert_false(node_in_emergency(f->n));
+        assert_int_equal(node_master(f->n), 1);
+        w = find(f, NODE_ACT_WRITE_SLOT);
+        assert_non_null(w);
+        assert_int_equal(w->slot.watchdog_timeout_ms, 5000);
+}
+
+static void test_refused_watchdog_is_an_emergency(void **state) {
+        struct fx f = { 0 };
+        struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
+        (void)state;
+
+        f.now = 1000;
+        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
+        membership(&f, 1, ids, NH);
+        quorum(&f, true);
+        slot_written(&f, true, f.now);
+        disk_round(&f);
+        watchdog_result(&f, false);
+        const struct node_action *e = find(&f, NODE_ACT_EMERGENCY);
+        assert_non_null(e);
+        assert_int_equal(e->cause, EMERGENCY_WATCHDOG);
+        assert_false(node_armed(f.n));
+        assert_int_not_equal(node_master(f.n), 1);
+        /* Unarmed: never fed, and asked to arm only once. */
+        f.now += 500;
+        slot_written(&f, true, f.now);
+        assert_null(find(&f, NODE_ACT_FEED));
+        disk_round(&f);
+        assert_null(find(&f, NODE_ACT_ARM_WATCHDOG));
+        node_free(f.n);
+}
+
+static void test_foreign_slot_is_unknown_and_an_emergency(void **state) {
+        struct fx *f = *state;
+
+        f->now += 500;
+        f->slots[3].status = NODE_BLOCK_FOREIGN;
+        snprintf(f->slots[3].why, sizeof(f->slots[3].why), "slot 3: belongs to cluster other");
+        disk_round(f);
+        const struct node_action *e = find(f, NODE_ACT_EMERGENCY);
+        assert_non_null(e);
+        assert_int_equal(e->cause, EMERGENCY_DISK_OTHER_CLUSTER);
+        assert_true(node_inputs(f->n)->peers[2].unknown);
+        f->slots[3].status = NODE_BLOCK_OK;
+}
+
+static void test_unreadable_slot_is_unknown_not_silent(void **state) {
+        struct fx *f = *state;
+
+        f->now += 500;
+        f->slots[2].status = NODE_BLOCK_UNREADABLE;
+        snprintf(f->slots[2].why, sizeof(f->slots[2].why), "slot 2: checksum mismatch");
+        disk_round(f);
+        assert_true(node_inputs(f->n)->peers[1].unknown);
+        assert_null(find(f, NODE_ACT_EMERGENCY));
+        f->slots[2].status = NODE_BLOCK_OK;
+        f->now += 500;
+        disk_round(f);
+        assert_false(node_inputs(f->n)->peers[1].unknown);
+}
+
+static void test_suspend_beyond_the_margin_fences(void **state) {
+        struct fx *f = *state;
+        struct node_event ev = { .type = NODE_EV_CLOCK };
+
+        ev.u.clock.jump_ms = node_timing(f->n)->s2_margin_ms;
+        handle(f, &ev);
+        assert_false(node_fencing(f->n));
+        ev.u.clock.jump_ms = node_timing(f->n)->s2_margin_ms + 1;
+        handle(f, &ev);
+        assert_true(node_fencing(f->n));
+        assert_non_null(find(f, NODE_ACT_FENCE));
+}
+
+/* An acknowledgement is dated by the send time of the message of this host
+ * it echoes, never by when it arrived. */
+static void test_ack_dated_by_the_echoed_message(void **state) {
+        struct fx *f = *state;
+        struct wire_ack a = { 0 };
+        struct wire_header h = { .type = WIRE_ACK, .sender = 2, .seq = 1 };
+        uint8_t buf[WIRE_HEADER_SIZE + WIRE_ACK_MAX_SIZE];
+        struct node_event ev = { .type = NODE_EV_MESSAGE };
+        uint64_t sent_at;
+
+        f->now += 100;
+        tick(f);                               /* this host's ack: its message seq */
+        const struct node_action *s = find(f, NODE_ACT_SEND);
+        assert_non_null(s);
+        sent_at = f->now;
+        uint64_t echoed = s->seq;
+
+        f->now += 400;                          /* the peer answers 400 ms later */
+        a.ring_id = 1;
+        for (uint32_t j = 1; j <= NH; j++)
+                disk_view_set(a.view, j);
+        a.echo[a.n_echo++] = (struct wire_echo){ .host = 1, .seq = echoed };
+        wire_header_encode(&h, buf);
+        size_t len = WIRE_HEADER_SIZE + wire_ack_encode(&a, buf + WIRE_HEADER_SIZE);
+        ev.u.message.from = 2;
+        ev.u.message.data = buf;
+        ev.u.message.len = len;
+        handle(f, &ev);
+        assert_true(node_inputs(f->n)->peers[1].ack_seen);
+        assert_int_equal(node_inputs(f->n)->peers[1].ack_ms, sent_at);
+
+        /* An echo of a sequence this host never sent is no evidence. */
+        f->now += 400;
+        a.echo[0].seq = echoed + 1000;
+        h.seq = 2;
+        wire_header_encode(&h, buf);
+        len = WIRE_HEADER_SIZE + wire_ack_encode(&a, buf + WIRE_HEADER_SIZE);
+        ev.u.message.len = len;
+        handle(f, &ev);
+        assert_int_equal(node_inputs(f->n)->peers[1].ack_ms, sent_at);
+}
+
+static void test_garbled_message_changes_nothing(void **state) {
+        struct fx *f = *state;
+        uint8_t junk[7] = { 1, 2, 3, 4, 5, 6, 7 };
+        struct node_event ev = { .type = NODE_EV_MESSAGE };
+        uint64_t gen = node_state(f->n)->generation;
+
+        ev.u.message.from = 2;
+        ev.u.message.data = junk;
+        ev.u.message.len = sizeof(junk);
+        handle(f, &ev);
+        assert_true(logged(f, "garbled"));
+        assert_int_equal(node_state(f->n)->generation, gen);
+        assert_int_equal(count(f, NODE_ACT_SEND), 0);
+}
+
+static void test_host_names_in_log_lines(void **state) {
+        struct fx *f = *state;
+        char buf[NODE_NAME_MAX];
+
+        assert_string_equal(node_host_name(f->n, 3, buf), "gamma");
+        assert_string_equal(node_host_name(f->n, 9, buf), "host 9");
+}
+
+static void test_corosync_lost_counts_alone_and_sends_nothing(void **state) {
+        struct fx *f = *state;
+        struct node_event ev = { .type = NODE_EV_COROSYNC_LOST };
+
+        handle(f, &ev);
+        assert_false(node_inputs(f->n)->quorate);
+        assert_non_null(find(f, NODE_ACT_EMERGENCY));
+        tick(f);
+        assert_null(find(f, NODE_ACT_SEND));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_feeds_on_a_fresh_write_with_a_deadline, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_write_handled_late_feeds_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_failed_write_feeds_nothing, setup, teardown),
+                cmocka_unit_test(test_stale_feed_knob_feeds_late),
+                cmocka_unit_test_setup_teardown(test_poison_pill_fences_once_and_for_good, setup, teardown),
+                cmocka_unit_test(test_poison_pill_found_at_start_is_stale),
+                cmocka_unit_test_setup_teardown(test_emergency_publishes_unarmed_and_gives_up_mastership, setup,
+                                                teardown),
+                cmocka_unit_test(test_refused_watchdog_is_an_emergency),
+                cmocka_unit_test_setup_teardown(test_foreign_slot_is_unknown_and_an_emergency, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_slot_is_unknown_not_silent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_suspend_beyond_the_margin_fences, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ack_dated_by_the_echoed_message, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_garbled_message_changes_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_host_names_in_log_lines, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corosync_lost_counts_alone_and_sends_nothing, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
