@@ -111,8 +111,11 @@ static void publish_slot(struct node *n, uint64_t now_ms) {
         memset(&s, 0, sizeof(s));
         survival_fill_slot(&n->in, n->fencing, now_ms, &s);
         /* "Not armed" is published as a watchdog timeout of 0: peers then
-         * never read this host's silence as its death. */
-        if (!n->timing.unsafe.unarmed_owner && n->in.self_unarmed)
+         * never read this host's silence as its death. A host in emergency
+         * mode with its watchdog armed publishes the truth: it owns nothing
+         * and leads nothing, but its silence is still its death, so a host
+         * whose Corosync died and that fenced itself can be taken over. */
+        if (!n->timing.unsafe.unarmed_owner && !n->armed)
                 s.watchdog_timeout_ms = 0;
         s.host_id = n->cfg.self_id;
         s.mailbox_ack_seq = n->acked_seq;

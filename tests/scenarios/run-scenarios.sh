@@ -45,7 +45,8 @@ fi
 # The randomized search must be able to find what each fix prevents: with
 # the fix switched off, a violation turns up within a fixed number of
 # sequences (deterministic: seeded, counted, not timed).
-for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 1000"; do
+for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 2000" "stale-feed 1 1000" \
+    "unknown-as-silent 1 500"; do
     set -- $spec
     n=$((n + 1))
     out=$("$sim" --random --knob "$1" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)

@@ -59,6 +59,7 @@ struct scenario {
         bool tiebreak;
         uint32_t wd_late_ms;
         int64_t skew[MAXH + 1];
+        bool no_watchdog_at_start[MAXH + 1];   /* pool: nowatchdog hN */
         int64_t phase[MAXH + 1];        /* -1: default */
         int nvms;
         struct vm_def vms[MAXVM];

@@ -149,6 +149,9 @@ int parse_pool(struct scenario *sc, const char *file) {
                                 sc->skew[parse_host(sc, t[1], false)] = v;
                         else
                                 sc->phase[parse_host(sc, t[1], false)] = v;
+                } else if (strcmp(t[0], "nowatchdog") == 0 && n == 2 && sc->nhosts > 0 &&
+                           parse_host(sc, t[1], false) > 0) {
+                        sc->no_watchdog_at_start[parse_host(sc, t[1], false)] = true;
                 } else if (strcmp(t[0], "vm") == 0 && (n == 3 || n == 4) && sc->nhosts > 0 &&
                            sc->nvms < MAXVM && parse_host(sc, t[2], false) > 0 && strlen(t[1]) < 16 &&
                            parse_vm(sc, t[1]) < 0) {

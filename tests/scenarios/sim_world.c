@@ -615,6 +615,7 @@ struct world *world_new(const struct scenario *sc, bool quiet) {
                         core_view_add(&h->members, (unsigned)c);
                 h->ring = 1;
                 h->quorate = true;
+                h->nowatchdog = sc->no_watchdog_at_start[b];
                 host_daemon_start(w, h, initial_state(w));
                 report_running(w, h);
                 membership_events(w, h, &none);

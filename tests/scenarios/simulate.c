@@ -215,7 +215,7 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
                 /* Faults come close together (within a few timeouts), where the races are. */
                 t += rng_below(2 * sc->timeout_ms) + TICK_MS * rng_below(3);
                 t -= t % TICK_MS;
-                switch (rng_below(17)) {
+                switch (rng_below(19)) {
                 case 0:
                         add_ev(sc, t, EV_POWER, h, 0, 0);
                         break;
@@ -271,6 +271,29 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
                 case 15:
                         add_ev(sc, t, EV_REBOOTFAIL, h, 0, 0);
                         break;
+                case 16: {      /* a long stall, split off meanwhile, its disk lost before it wakes */
+                        uint64_t stall = wd - 200 - rng_below(wd / 8);
+                        struct event *e;
+
+                        add_ev(sc, 0, EV_REBOOTFAIL, h, 0, 0);
+                        add_ev(sc, t, EV_STALL, h, 0, stall);
+                        add_ev(sc, t + TICK_MS * (1 + rng_below(6)), EV_PARTITION, 0, 0, 0);
+                        e = &sc->ev[sc->nev - 1];
+                        for (int b = 1; b <= sc->nhosts; b++)
+                                e->group[b] = b == h ? 2 : 1;
+                        describe_event(e);
+                        add_ev(sc, t + stall - rng_below(wd / 4), EV_DISK, h, DISK_ACCESS_FAIL, 0);
+                        break;
+                }
+                case 17: {      /* an undecodable slot on a host that wins, no mailbox to the loser */
+                        int o = 1 + (int)((uint64_t)h % (uint64_t)sc->nhosts);
+
+                        add_ev(sc, t, EV_CORRUPT, h, CORRUPT_SLOT, 0);
+                        add_ev(sc, t, EV_CORRUPT, o, CORRUPT_MAILBOX, 0);
+                        add_ev(sc, t + rng_below(wd), EV_NET, o, 0, 0);
+                        add_ev(sc, t + rng_below(wd), EV_TIEBREAK, o, 0, 0);
+                        break;
+                }
                 default:        /* a restart without a watchdog */
                         add_ev(sc, t, EV_NOWATCHDOG, h, 0, 0);
                         add_ev(sc, t, EV_POWER, h, 0, 0);
