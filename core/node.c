@@ -185,6 +185,11 @@ void node_decide(struct node *n, uint64_t now_ms) {
                         node_log(n, v.kind == SURVIVAL_FENCE ? LOG_CRIT_ : LOG_NOTICE_, "verdict %s: %s [%s]",
                                  survival_kind_name(v.kind), v.reason, survival_rule_name(v.rule));
         }
+        /* WAIT is bounded from the first WAIT after a decided verdict. */
+        if (v.kind != SURVIVAL_WAIT)
+                n->in.wait_since_ms = 0;
+        else if (!n->in.wait_since_ms && n->have_verdict && n->verdict.kind != SURVIVAL_WAIT && !n->in.joining)
+                n->in.wait_since_ms = now_ms ? now_ms : 1;
         n->verdict = v;
         n->have_verdict = true;
         if (v.kind == SURVIVAL_FENCE) {

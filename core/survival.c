@@ -403,7 +403,11 @@ static void decide_without_disk(const struct survival_inputs *in, const struct c
 static void decide_by_disk(const struct survival_inputs *in, const struct core_view *members,
                            uint64_t now_ms, struct survival_verdict *out) {
         const struct core_timing *t = in->timing;
-        bool in_window = age_ms(now_ms, in->membership_since_ms) < t->settle_ms;
+        /* The window restarts with every membership change, but a run of
+         * WAIT ends a settle window after it began: churn cannot keep a
+         * host from deciding. */
+        bool in_window = age_ms(now_ms, in->membership_since_ms) < t->settle_ms &&
+                         !(in->wait_since_ms && age_ms(now_ms, in->wait_since_ms) >= t->settle_ms);
         const struct core_peer *unsettled = NULL;
         struct partition_score mine, best, cand;
         bool have_best = false;

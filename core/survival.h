@@ -131,6 +131,11 @@ struct survival_inputs {
         bool published_tiebreak_ok;     /* what this host's last completed slot write said: rule 2 reads this */
         bool joining;                   /* not yet SURVIVE since this daemon started */
         bool self_unarmed;              /* in emergency mode or without a watchdog: never master */
+        /* When this host's run of WAIT verdicts began (0: not waiting). The
+         * caller keeps it: set at the first WAIT after a decided verdict,
+         * cleared by the next SURVIVE or FENCE. WAIT lasts at most the
+         * settle window from there, however the membership churns. */
+        uint64_t wait_since_ms;
 };
 
 enum survival_io {

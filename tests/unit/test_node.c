@@ -411,6 +411,30 @@ static void test_garbled_message_changes_nothing(void **state) {
         assert_int_equal(count(f, NODE_ACT_SEND), 0);
 }
 
+/* Membership churn restarts the settle window again and again; the run
+ * of WAIT still ends a settle window after it began. */
+static void test_wait_ends_a_settle_window_after_it_began(void **state) {
+        struct fx *f = *state;
+        static const uint32_t me[1] = { 1 };
+        uint64_t start, ring = 2;
+
+        f->now += 500;
+        membership(f, ring++, me, 1);
+        quorum(f, false);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+        start = f->now;
+        while (f->now < start + node_timing(f->n)->settle_ms - 300) {
+                f->now += 300;
+                membership(f, ring++, me, 1);
+                disk_round(f);
+                assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+        }
+        f->now += 400;
+        membership(f, ring++, me, 1);
+        disk_round(f);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_FENCE);
+}
+
 static void test_host_names_in_log_lines(void **state) {
         struct fx *f = *state;
         char buf[NODE_NAME_MAX];
@@ -445,6 +469,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_suspend_beyond_the_margin_fences, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ack_dated_by_the_echoed_message, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_garbled_message_changes_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wait_ends_a_settle_window_after_it_began, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_names_in_log_lines, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corosync_lost_counts_alone_and_sends_nothing, setup, teardown),
         };

@@ -205,6 +205,22 @@ static void test_unsettled_views_after_the_window_read_overlap_as_their_side(voi
         assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {1,2} beats {3} (bigger)");
 }
 
+/* Churn: the membership changed a moment ago (as it does again and again),
+ * but this host has been waiting since a settle window ago. WAIT ends. */
+static void test_wait_is_bounded_from_its_first_wait_despite_churn(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 3);
+        fx_members(&f, VIEW(3), false, NOW - 10);
+        f.in.wait_since_ms = NOW - f.t.settle_ms + 1;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        f.in.wait_since_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {1,2} beats {3} (bigger)");
+}
+
 static void test_stale_overlapping_publisher_is_ignored_after_the_window(void **state) {
         struct fx f;
 
@@ -629,6 +645,7 @@ int main(void) {
                 cmocka_unit_test(test_silent_slots_are_not_competitors),
                 cmocka_unit_test(test_unsettled_views_wait_within_the_settle_window),
                 cmocka_unit_test(test_unsettled_views_after_the_window_read_overlap_as_their_side),
+                cmocka_unit_test(test_wait_is_bounded_from_its_first_wait_despite_churn),
                 cmocka_unit_test(test_stale_overlapping_publisher_is_ignored_after_the_window),
                 cmocka_unit_test(test_disk_lost_with_complete_fresh_membership_survives_by_rule_4),
                 cmocka_unit_test(test_disk_failure_shorter_than_grace_keeps_the_disk),
