@@ -27,6 +27,7 @@ struct core_unsafe_knobs {
         bool stale_feed;        /* feed on any completed write, however late it is handled */
         bool unknown_as_silent; /* an undecodable slot is skipped, so it looks silent */
         bool unarmed_owner;     /* emergency mode not enforced: unarmed hosts own VMs, lead, look armed */
+        bool hasty_join;        /* a joining host takes the pool by the disk at once, even from a live partition */
 };
 
 struct core_timing {

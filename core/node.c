@@ -211,7 +211,7 @@ void node_decide(struct node *n, uint64_t now_ms) {
                                 node_log(n, LOG_NOTICE_, "master is now %s (id %u)%s", node_host_name(n, m, name), m,
                                          m == n->cfg.self_id ? ": this host" : "");
                         else
-                                node_log(n, LOG_NOTICE_, "no member can be master (every one unarmed or fencing)");
+                                node_log(n, LOG_NOTICE_, "no master for now: a member still publishes an older view, or every one is unarmed or fencing");
                         n->master = m;
                 }
         } else if (v.kind == SURVIVAL_WAIT) {
@@ -448,6 +448,7 @@ int node_new(const struct node_config *cfg, struct hastate *state, uint64_t now_
         n->in.joining = true;
         core_view_add(&n->in.members, cfg->self_id);
         n->in.membership_since_ms = now_ms;
+        n->in.started_ms = now_ms;
         n->started_ms = now_ms;
         n->state = state;
         n->state_source = cfg->self_id;

@@ -229,6 +229,19 @@ uint32_t survival_master(const struct survival_inputs *in) {
                         continue;
                 master = p->id;
         }
+        /* The role changes hands only once every member that publishes on
+         * the disk publishes this membership: until then the previous
+         * master may still act on its older view, and two masters that
+         * both reach the disk are a defect even when S2 prevents harm. */
+        for (size_t i = 0; master && !in->timing->unsafe.hasty_join && i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id == in->self_id || !core_view_has(&in->members, p->id) || !p->slot_seen || p->unknown ||
+                    p->state != DISK_SLOT_ALIVE || !(p->flags & DISK_SLOT_DISK_OK))
+                        continue;
+                if (!core_view_equal(&p->view, &in->members))
+                        return 0;
+        }
         return master;
 }
 
@@ -410,9 +423,19 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                          !(in->wait_since_ms && age_ms(now_ms, in->wait_since_ms) >= t->settle_ms);
         const struct core_peer *unsettled = NULL;
         struct partition_score mine, best, cand;
-        bool have_best = false;
+        bool have_best = false, holder = false;
         const char *why = "";
         char a[128], b[128];
+
+        /* Rule 2 compares what the disk shows now: on reads this host made
+         * a moment ago, not on what it read before its loop stalled. */
+        if (!t->unsafe.hasty_join && in->read_ok_seen &&
+            age_ms(now_ms, in->last_read_ok_ms) > 2ull * t->disk_interval_ms) {
+                verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
+                            "wait: this host's last disk read is %llu ms old",
+                            (unsigned long long)age_ms(now_ms, in->last_read_ok_ms));
+                return;
+        }
 
         /* Have the views settled? */
         for (size_t i = 0; i < in->n_peers && !unsettled; i++) {
@@ -446,6 +469,9 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                 bool competes = p->state == DISK_SLOT_ALIVE || (in->joining && p->state == DISK_SLOT_JOINING);
                 if (p->id == in->self_id || core_view_has(members, p->id) || !peer_disk_alive(p, t, now_ms))
                         continue;
+                /* A joining host never takes the pool from a partition that
+                 * holds it (or may: an unknown slot): it waits to join. */
+                holder |= p->unknown || p->state == DISK_SLOT_ALIVE;
                 if (p->unknown) {
                         /* Unknown: it may be alive in a partition of its
                          * own, with its tiebreak target reachable. */
@@ -476,6 +502,24 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         }
 
         core_view_format(&mine.hosts, a, sizeof(a));
+        if (in->joining && !t->unsafe.hasty_join) {
+                /* A joining host takes the pool by the disk only from no one,
+                 * and only after watching the disk for a whole disk timeout:
+                 * a host that booted with it may not have written its first
+                 * slot yet, and a slot seen once has not been seen to advance. */
+                if (holder && have_best) {
+                        core_view_format(&best.hosts, b, sizeof(b));
+                        verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
+                                    "joining: disk shows partition %s holds the pool, waiting to join", b);
+                        return;
+                }
+                if (age_ms(now_ms, in->started_ms) < t->disk_timeout_ms) {
+                        verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
+                                    "joining: watching the disk for %u ms before taking the pool without quorum",
+                                    t->disk_timeout_ms);
+                        return;
+                }
+        }
         if (!have_best) {
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_2_DISK,
                             "survive: no quorum, no other partition on the disk, %s wins", a);

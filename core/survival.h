@@ -136,6 +136,11 @@ struct survival_inputs {
          * cleared by the next SURVIVE or FENCE. WAIT lasts at most the
          * settle window from there, however the membership churns. */
         uint64_t wait_since_ms;
+        /* When this daemon started reading the disk. A joining host without
+         * quorum watches the disk for a whole disk timeout before it takes
+         * the pool by rule 2: a host that booted a moment before or after it
+         * may not have written its first slot yet. */
+        uint64_t started_ms;
 };
 
 enum survival_io {

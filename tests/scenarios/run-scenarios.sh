@@ -59,5 +59,16 @@ for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 2000" "stale-f
         failed=$((failed + 1))
     fi
 done
+# Rule 2 must give one winner: with the joining and handoff rules off, the
+# search must see two masters that both reach the disk.
+n=$((n + 1))
+out=$("$sim" --random --knob hasty-join --seed 1 --sequences 300 --seconds 300 2>&1)
+line=$(printf '%s\n' "$out" | grep '^random:' | tail -1)
+case "$line" in
+*", 0 with two masters"*)
+    echo "not ok $n - randomized search with knob hasty-join finds no two masters: ${line#random: }"
+    failed=$((failed + 1)) ;;
+*)  echo "ok $n - randomized search with knob hasty-join finds two masters: ${line#random: }" ;;
+esac
 echo "1..$n"
 [ "$failed" -eq 0 ]

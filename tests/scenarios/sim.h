@@ -65,6 +65,7 @@ struct scenario {
         struct vm_def vms[MAXVM];
         struct core_unsafe_knobs knobs;
         bool expect_s1;
+        bool expect_two_masters;        /* expect two-masters: a knob twin of a rule-2 fix */
         uint64_t end_ms;
         int nev;
         struct event ev[MAXEV];
@@ -79,6 +80,7 @@ void world_free(struct world *w);
 const char *world_log(const struct world *w);
 bool world_s1_violation(const struct world *w);
 bool world_s2_violation(const struct world *w);
+bool world_two_masters(const struct world *w);
 bool world_assert_failed(const struct world *w);
 
 /* sim_parse.c */

@@ -18,6 +18,7 @@ static const struct {
         { "stale-feed", offsetof(struct core_unsafe_knobs, stale_feed) },
         { "unknown-as-silent", offsetof(struct core_unsafe_knobs, unknown_as_silent) },
         { "unarmed-owner", offsetof(struct core_unsafe_knobs, unarmed_owner) },
+        { "hasty-join", offsetof(struct core_unsafe_knobs, hasty_join) },
 };
 #define N_KNOBS (sizeof(knob_names) / sizeof(knob_names[0]))
 
@@ -169,6 +170,8 @@ int parse_pool(struct scenario *sc, const char *file) {
                         ;
                 } else if (strcmp(t[0], "expect") == 0 && n == 2 && strcmp(t[1], "s1-violation") == 0) {
                         sc->expect_s1 = true;
+                } else if (strcmp(t[0], "expect") == 0 && n == 2 && strcmp(t[1], "two-masters") == 0) {
+                        sc->expect_two_masters = true;
                 } else if (strcmp(t[0], "end") == 0 && n == 2 && parse_seconds(t[1], &sc->end_ms)) {
                         ;
                 } else {
@@ -179,6 +182,8 @@ int parse_pool(struct scenario *sc, const char *file) {
         fclose(f);
         if (sc->nhosts == 0)
                 return parse_error(file, ln, "no `hosts N` line");
+        if (sc->expect_two_masters && !knobs_any(&sc->knobs))
+                return parse_error(file, ln, "`expect two-masters` is allowed only with an unsafe knob");
         if (sc->expect_s1 && !knobs_any(&sc->knobs))
                 return parse_error(file, ln, "`expect s1-violation` is allowed only with an unsafe knob");
         return 0;

@@ -145,6 +145,36 @@ static void start_vm(struct world *w, int host, int vm) {
         logf_(w, host, "start %s", vm_name(w, vm));
 }
 
+/* Rule 2 must give one winner: never two hosts that both reach the disk
+ * and both act as master, one of them by rule 2. */
+static void check_masters(struct world *w) {
+        int first = 0, second = 0;
+        bool by_rule2 = false;
+
+        for (int b = 1; b <= w->sc->nhosts; b++) {
+                const struct host *h = &w->h[b];
+                const struct survival_verdict *v;
+
+                if (!vmhad_running((struct host *)h) || h->disk != DISK_ACCESS_OK ||
+                    node_master(h->node) != (uint32_t)b)
+                        continue;
+                v = node_verdict(h->node);
+                by_rule2 |= v && v->rule == SURVIVAL_RULE_2_DISK;
+                if (!first)
+                        first = b;
+                else if (!second)
+                        second = b;
+        }
+        if (second && by_rule2) {
+                if (!w->two_masters_flagged)
+                        logf_(w, 0, "TWO MASTERS: h%d (%s) and h%d (%s) both reach the disk", first,
+                              node_verdict(w->h[first].node)->reason, second, node_verdict(w->h[second].node)->reason);
+                w->two_masters = w->two_masters_flagged = true;
+        } else {
+                w->two_masters_flagged = false;
+        }
+}
+
 static void check_s1_tick(struct world *w) {
         for (int vm = 0; vm < w->sc->nvms; vm++) {
                 char where[128];
@@ -727,6 +757,7 @@ void world_run(struct world *w) {
                         if (running(&w->h[b]))
                                 host_step(w, &w->h[b]);
                 check_s1_tick(w);
+                check_masters(w);
         }
         w->now = sc->end_ms;
         for (int vm = 0; vm < sc->nvms; vm++) {
@@ -747,6 +778,10 @@ bool world_s1_violation(const struct world *w) {
 
 bool world_s2_violation(const struct world *w) {
         return w->s2_violation;
+}
+
+bool world_two_masters(const struct world *w) {
+        return w->two_masters;
 }
 
 bool world_assert_failed(const struct world *w) {

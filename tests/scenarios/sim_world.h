@@ -85,6 +85,8 @@ struct world {
         int nq;
         uint64_t ring_counter, incarnation_counter;
         bool s1_violation, s2_violation, assert_failed;
+        bool two_masters;               /* two masters that both reach the disk, one by rule 2 */
+        bool two_masters_flagged;
         bool s1_flagged[MAXVM];
         char *log;
         size_t log_len, log_cap;

@@ -335,6 +335,60 @@ static void test_no_quorum_and_no_disk_fences_by_rule_3(void **state) {
         assert_int_equal(f.v.rule, SURVIVAL_RULE_3_ISOLATED);
 }
 
+/* The master role changes hands only once every member that publishes on
+ * the disk publishes this membership. */
+static void test_master_waits_until_members_publish_the_membership(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 3);
+        for (int i = 0; i < 3; i++)
+                f.peers[i].flags = DISK_SLOT_DISK_OK;
+        fx_members(&f, VIEW(2, 3), true, NOW);
+        fx_publish(&f, 2, VIEW(1, 2, 3));       /* host 2 has not written {2,3} yet */
+        assert_int_equal(survival_master(&f.in), 0);
+        fx_publish(&f, 2, VIEW(2, 3));
+        assert_int_equal(survival_master(&f.in), 2);
+}
+
+/* A joining host without quorum never takes the pool from a partition that
+ * holds it, even when it would win the comparison, and it watches the disk
+ * for a whole timeout before it takes the pool from no one. */
+static void test_joining_host_never_takes_the_pool_from_its_holder(void **state) {
+        struct fx f;
+
+        fx_init(&f, 2, 1);
+        fx_members(&f, VIEW(1), false, NOW - 5000);
+        fx_publish(&f, 2, VIEW(2));             /* a tie that host 1 would win by its id */
+        f.in.joining = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_string_equal(f.v.reason, "joining: disk shows partition {2} holds the pool, waiting to join");
+
+        f.peers[1].state = DISK_SLOT_JOINING;    /* both joining: the lower id may take it ... */
+        f.in.started_ms = NOW - f.t.disk_timeout_ms + 1;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);  /* ... after watching the disk for a timeout */
+        f.in.started_ms = NOW - f.t.disk_timeout_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
+/* Rule 2 decides on reads this host made a moment ago. */
+static void test_rule_2_waits_for_a_fresh_read(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 3);
+        fx_members(&f, VIEW(3), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1, 2));
+        fx_publish(&f, 2, VIEW(1, 2));
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, true, NOW - 2 * f.t.disk_interval_ms - 1);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, true, NOW);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+}
+
 static void test_joining_host_waits_instead_of_fencing(void **state) {
         struct fx f;
 
@@ -655,6 +709,9 @@ int main(void) {
                 cmocka_unit_test(test_disk_lost_in_quorate_incomplete_partition_fences),
                 cmocka_unit_test(test_no_quorum_and_no_disk_fences_by_rule_3),
                 cmocka_unit_test(test_joining_host_waits_instead_of_fencing),
+                cmocka_unit_test(test_master_waits_until_members_publish_the_membership),
+                cmocka_unit_test(test_joining_host_never_takes_the_pool_from_its_holder),
+                cmocka_unit_test(test_rule_2_waits_for_a_fresh_read),
                 cmocka_unit_test(test_joining_hosts_are_not_competitors),
                 cmocka_unit_test(test_fence_never_feeds_and_write_feeds_survive),
                 cmocka_unit_test(test_self_not_configured_is_rejected),
