@@ -123,6 +123,16 @@ static void tick(struct fx *f) {
         handle(f, &ev);
 }
 
+/* A new engine at 1000 ms: quorate in the full membership, its first slot
+ * write completed, no disk round yet. */
+static void start(struct fx *f, const struct node_config *cfg) {
+        f->now = 1000;
+        assert_int_equal(node_new(cfg, hastate_new(), f->now, &f->n), 0);
+        membership(f, 1, ids, NH);
+        quorum(f, true);
+        slot_written(f, true, f->now);
+}
+
 /* Up and surviving: quorate, the disk works, the watchdog is armed. */
 static int setup(void **state) {
         static struct fx f;
@@ -130,11 +140,7 @@ static int setup(void **state) {
                                    .timeout_ms = 5000, .vm_memory_mib = 1024 };
 
         memset(&f, 0, sizeof(f));
-        f.now = 1000;
-        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
-        membership(&f, 1, ids, NH);
-        quorum(&f, true);
-        slot_written(&f, true, f.now);
+        start(&f, &cfg);
         disk_round(&f);
         assert_non_null(node_verdict(f.n));
         if (node_verdict(f.n)->kind != SURVIVAL_SURVIVE)
@@ -186,11 +192,7 @@ static void test_stale_feed_knob_feeds_late(void **state) {
         (void)state;
 
         cfg.unsafe.stale_feed = true;
-        f.now = 1000;
-        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
-        membership(&f, 1, ids, NH);
-        quorum(&f, true);
-        slot_written(&f, true, f.now);
+        start(&f, &cfg);
         disk_round(&f);
         watchdog_result(&f, true);
         f.now += 5000;
@@ -243,11 +245,7 @@ static void test_poison_pill_found_at_start_is_stale(void **state) {
         struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
         (void)state;
 
-        f.now = 1000;
-        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
-        membership(&f, 1, ids, NH);
-        quorum(&f, true);
-        slot_written(&f, true, f.now);
+        start(&f, &cfg);
         f.mbs[1].mb = (struct disk_mailbox){ .host_id = 1, .sender = 2, .command = DISK_MAILBOX_FENCE, .seq = 4 };
         disk_round(&f);
         assert_false(node_fencing(f.n));
@@ -287,11 +285,7 @@ static void test_refused_watchdog_is_an_emergency(void **state) {
         struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
         (void)state;
 
-        f.now = 1000;
-        assert_int_equal(node_new(&cfg, hastate_new(), f.now, &f.n), 0);
-        membership(&f, 1, ids, NH);
-        quorum(&f, true);
-        slot_written(&f, true, f.now);
+        start(&f, &cfg);
         disk_round(&f);
         /* Not armed yet: published as a watchdog timeout of 0. */
         const struct node_action *w = find(&f, NODE_ACT_WRITE_SLOT);
