@@ -23,7 +23,6 @@ struct disk_thread {
         bool quit, kick;
         struct disk_slot next;          /* what to write */
         uint64_t seq;
-        uint64_t writes_done;           /* count of completed writes */
         struct disk_mailbox outbox[DISK_MAX_SLOTS + 1]; /* pending mailbox writes, by target */
         bool outbox_pending[DISK_MAX_SLOTS + 1];
         void *config;                   /* pending config snapshot, or NULL */
@@ -38,7 +37,7 @@ uint64_t vmha_now_ms(void) {
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t unix_ms(void) {
+uint64_t vmha_unix_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -101,7 +100,7 @@ static void *thread_main(void *arg) {
                 s.host_id = t->self_id;
                 s.incarnation = t->incarnation;
                 s.seq = ++t->seq;
-                s.write_unix_ms = unix_ms();
+                s.write_unix_ms = vmha_unix_ms();
                 t->kick = false;
                 pthread_mutex_unlock(&t->lock);
 
@@ -116,8 +115,6 @@ static void *thread_main(void *arg) {
 
                 /* Let the main loop feed on the completed write at once. */
                 pthread_mutex_lock(&t->lock);
-                if (e == 0)
-                        t->writes_done++;
                 t->latest.write_ok = r.write_ok;
                 t->latest.write_done_ms = r.write_done_ms;
                 t->latest.written_seq = r.written_seq;
@@ -174,7 +171,7 @@ static void *thread_main(void *arg) {
                 t->config = NULL;
                 pthread_mutex_unlock(&t->lock);
                 if (cfg) {
-                        e = disk_region_write_config(t->reg, cfg_gen, cfg, cfg_len, unix_ms());
+                        e = disk_region_write_config(t->reg, cfg_gen, cfg, cfg_len, vmha_unix_ms());
                         if (e < 0 && e != -ESTALE) {
                                 /* Retry with the next round unless a newer one came. */
                                 pthread_mutex_lock(&t->lock);
@@ -323,31 +320,6 @@ void disk_thread_kick(struct disk_thread *t) {
         t->kick = true;
         pthread_cond_broadcast(&t->cond);
         pthread_mutex_unlock(&t->lock);
-}
-
-bool disk_thread_wait_write(struct disk_thread *t, unsigned timeout_ms) {
-        struct timespec deadline;
-        bool done;
-
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&t->lock);
-        /* A write already under way may carry the old contents: wait for
-         * the one after it. */
-        uint64_t want = t->writes_done + 2;
-        t->kick = true;
-        pthread_cond_broadcast(&t->cond);
-        while (t->writes_done < want &&
-               pthread_cond_timedwait(&t->cond, &t->lock, &deadline) != ETIMEDOUT)
-                ;
-        done = t->writes_done >= want;
-        pthread_mutex_unlock(&t->lock);
-        return done;
 }
 
 const struct disk_super *disk_thread_super(const struct disk_thread *t) {

@@ -63,10 +63,6 @@ int disk_thread_set_config(struct disk_thread *t, uint64_t generation, const voi
 int disk_thread_send_mailbox(struct disk_thread *t, const struct disk_mailbox *mb);
 /* Asks for a round now instead of at the next tick. */
 void disk_thread_kick(struct disk_thread *t);
-/* Waits until a slot write that started after this call completed, at
- * most timeout_ms. Returns true when it did. */
-bool disk_thread_wait_write(struct disk_thread *t, unsigned timeout_ms);
-
 const struct disk_super *disk_thread_super(const struct disk_thread *t);
 uint64_t disk_thread_incarnation(const struct disk_thread *t);
 /* Blocking helpers for rare operations (claims, config, mailboxes of
@@ -74,3 +70,5 @@ uint64_t disk_thread_incarnation(const struct disk_thread *t);
 struct disk_region *disk_thread_region(struct disk_thread *t);
 
 uint64_t vmha_now_ms(void);
+/* Wall-clock time in ms, for the times written to the disk. */
+uint64_t vmha_unix_ms(void);

@@ -3,16 +3,15 @@
  * pool keeps the host whose VM network still works.
  *
  * One raw ICMP echo per disk interval, answered asynchronously on the main
- * loop; the target counts as reachable while a reply came within the last
- * three intervals. Nothing here blocks.
+ * loop. The shell hands the last reply's time to the engine, which counts
+ * the target as reachable while it is at most three intervals old
+ * (core_tiebreak_fresh). Nothing here blocks.
  */
 #pragma once
 
 #include <qb/qbloop.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#include "core/survival.h"
 
 struct tiebreak;
 
@@ -23,8 +22,6 @@ void tiebreak_free(struct tiebreak *t);
 
 /* Sends the next echo request; call once per interval. */
 void tiebreak_probe(struct tiebreak *t);
-
-bool tiebreak_reachable(const struct tiebreak *t, uint64_t now_ms, uint32_t interval_ms);
 
 /* When the target last answered: false when it never did. */
 bool tiebreak_last_reply(const struct tiebreak *t, uint64_t *at_ms);

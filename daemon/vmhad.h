@@ -42,7 +42,6 @@
 struct cluster;
 struct watchdog;
 struct tiebreak;
-struct plan_pool;
 
 struct vmhad_pending {
         qb_ipcs_connection_t *conn;
@@ -96,8 +95,6 @@ struct vmhad {
         bool fencing;
         bool fence_done;
         char fence_reason[NODE_TEXT_MAX];
-        uint64_t fence_by_ms;
-        qb_loop_timer_handle fence_timer;
 
         /* Control socket. */
         qb_ipcs_service_t *ipcs;
@@ -106,7 +103,6 @@ struct vmhad {
         struct vmhad_pending pending[VMHAD_MAX_PENDING];
 
         /* Loop health. */
-        uint64_t started_ms;
         uint64_t boot_offset_ms;        /* CLOCK_BOOTTIME - CLOCK_MONOTONIC at the last tick */
         uint64_t sd_watchdog_usec;      /* 0: systemd's watchdog is off */
         uint64_t longest_cb_us;

@@ -120,7 +120,6 @@ void vmhad_fence_start(struct vmhad *d, const char *reason, uint64_t deadline_ms
         if (d->fencing)
                 return;
         d->fencing = true;
-        d->fence_by_ms = deadline_ms;
         snprintf(d->fence_reason, sizeof(d->fence_reason), "%s", reason);
         fprintf(stderr, "vmhad: FENCING SELF: %s\n", reason);
         sd_notify(0, "STATUS=fencing self");
@@ -131,7 +130,7 @@ void vmhad_fence_start(struct vmhad *d, const char *reason, uint64_t deadline_ms
         /* The engine's WRITE_SLOT before this action set the FENCING slot. */
         disk_thread_kick(d->disk);
         qb_loop_timer_add(d->loop, QB_LOOP_HIGH, (deadline_ms > now ? deadline_ms - now : 0) * 1000000ULL, d,
-                          fence_deadline, &d->fence_timer);
+                          fence_deadline, NULL);
 }
 
 /* After each disk completion: has the FENCING write landed? */

@@ -282,7 +282,6 @@ int main(int argc, char **argv) {
                        d->sb.slot_count);
                 return 1;
         }
-        d->started_ms = vmha_now_ms();
         if (start_engine(d, reg) < 0)
                 return 1;
         d->wd_seconds = watchdog_seconds_for(node_timing(d->node)->watchdog_timeout_ms);

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <qb/qblog.h>
-#include <time.h>
 
 struct vmhad *vmhad_daemon;
 
@@ -86,12 +85,6 @@ static void send_message(struct vmhad *d, const struct node_action *a) {
                 qb_log(LOG_DEBUG, "CPG send of %zu bytes failed: %d", a->len, r);
 }
 
-static uint64_t unix_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The engine reads no wall clock: when this host fenced is stamped here. */
 static void write_slot(struct vmhad *d, const struct disk_slot *slot) {
         struct disk_slot s = *slot;
@@ -99,14 +92,14 @@ static void write_slot(struct vmhad *d, const struct disk_slot *slot) {
         if (d->fence_done)
                 return;
         if (s.state == DISK_SLOT_FENCING && !s.fence_unix_ms)
-                s.fence_unix_ms = unix_ms();
+                s.fence_unix_ms = vmha_unix_ms();
         disk_thread_set_slot(d->disk, &s);
 }
 
 static void write_mailbox(struct vmhad *d, const struct node_action *a) {
         struct disk_mailbox mb = a->mailbox;
 
-        mb.sent_unix_ms = unix_ms();
+        mb.sent_unix_ms = vmha_unix_ms();
         if (disk_thread_send_mailbox(d->disk, &mb) < 0)
                 qb_log(LOG_ERR, "cannot queue the mailbox write to host %u", mb.host_id);
 }
