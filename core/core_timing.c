@@ -20,6 +20,10 @@ int core_timing_init(struct core_timing *t, uint32_t timeout_ms) {
         t->io_grace_ms = t->disk_interval_ms;
         t->token_ms = timeout_ms / 5;
         t->feed_bound_ms = t->s2_margin_ms / 10;
+        /* A reader skips a publisher whose slot has not advanced for the
+         * settle window; half an interval below it leaves room for the
+         * time a completion and a read take to be reported. */
+        t->yield_gap_ms = t->settle_ms - t->disk_interval_ms / 2;
         return 0;
 }
 

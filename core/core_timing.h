@@ -28,6 +28,7 @@ struct core_unsafe_knobs {
         bool unknown_as_silent; /* an undecodable slot is skipped, so it looks silent */
         bool unarmed_owner;     /* emergency mode not enforced: unarmed hosts own VMs, lead, look armed */
         bool hasty_join;        /* a joining host takes the pool by the disk at once, even from a live partition */
+        bool no_yield;          /* a host whose slot stood still competes under rule 2 as if it had not */
 };
 
 struct core_timing {
@@ -40,6 +41,7 @@ struct core_timing {
         uint32_t io_grace_ms;           /* disk interval: own I/O failing this long = disk lost */
         uint32_t token_ms;              /* suggested Corosync token, timeout/5 */
         uint32_t feed_bound_ms;         /* a feed rests on a write completed at most this long ago: margin/10 */
+        uint32_t yield_gap_ms;          /* own slot still this long: peers may have counted it out (1.5 intervals) */
         struct core_unsafe_knobs unsafe;
 };
 

@@ -166,6 +166,7 @@ const char *node_host_name(const struct node *n, uint32_t id, char buf[NODE_NAME
 void node_decide(struct node *n, uint64_t now_ms) {
         struct survival_verdict v;
         char name[NODE_NAME_MAX];
+        bool was_yielding;
 
         if (n->fencing)
                 return;
@@ -177,6 +178,10 @@ void node_decide(struct node *n, uint64_t now_ms) {
         n->in.tiebreak_ok = core_tiebreak_fresh(n->tb_replied, n->tb_last_ms, now_ms, n->timing.disk_interval_ms);
         if (survival_decide(&n->in, now_ms, &v) < 0)
                 node_log(n, LOG_ERR_, "survival rule: inconsistent inputs (%s)", v.reason);
+        was_yielding = n->in.self_yields;
+        survival_note_verdict(&n->in, &v, now_ms);
+        if (was_yielding && !n->in.self_yields)
+                node_log(n, LOG_NOTICE_, "this host's slot moves again in a quorate partition: it no longer yields");
         if (!n->have_verdict || v.kind != n->verdict.kind || v.rule != n->verdict.rule) {
                 if (v.rule == SURVIVAL_RULE_JOIN)
                         node_log(n, v.kind == SURVIVAL_FENCE ? LOG_CRIT_ : LOG_NOTICE_, "verdict %s: %s",
@@ -233,9 +238,13 @@ static void feed(struct node *n, uint64_t deadline_ms) {
 
 static void on_slot_written(struct node *n, const struct node_event *ev, uint64_t now_ms) {
         uint64_t done = ev->u.slot_written.done_ms;
-        bool ok = ev->u.slot_written.ok;
+        bool ok = ev->u.slot_written.ok, yielded = n->in.self_yields;
+        uint64_t before = n->in.last_write_ok_ms;
 
         survival_observe_io(&n->in, SURVIVAL_IO_WRITE, ok, done);
+        if (!yielded && n->in.self_yields && !n->fencing)
+                node_log(n, LOG_WARNING_, "this host's slot stood still for %llu ms: it yields under rule 2 until it is quorate again",
+                         (unsigned long long)(done - before));
         if (ok)
                 n->in.published_tiebreak_ok = ev->u.slot_written.written.flags & DISK_SLOT_TIEBREAK_OK;
         node_decide(n, now_ms);
@@ -326,6 +335,12 @@ static void on_tick(struct node *n, uint64_t now_ms) {
 
 void node_handle(struct node *n, const struct node_event *ev, uint64_t now_ms) {
         queue_reset(n);
+        if (!n->in.self_yields && !n->fencing) {
+                survival_note_time(&n->in, now_ms);
+                if (n->in.self_yields)
+                        node_log(n, LOG_WARNING_, "this host's slot stood still for %llu ms: it yields under rule 2 until it is quorate again",
+                                 (unsigned long long)(now_ms - n->in.last_write_ok_ms));
+        }
         switch (ev->type) {
         case NODE_EV_MEMBERSHIP:
                 on_membership(n, ev, now_ms);

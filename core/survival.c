@@ -180,6 +180,9 @@ void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool o
         uint64_t *since = op == SURVIVAL_IO_READ ? &in->read_failing_since_ms : &in->write_failing_since_ms;
 
         if (ok) {
+                if (op == SURVIVAL_IO_WRITE && *seen && age_ms(now_ms, *last) > in->timing->yield_gap_ms &&
+                    !in->timing->unsafe.no_yield)
+                        in->self_yields = true;
                 *seen = true;
                 *last = now_ms;
                 *failing = false;
@@ -187,6 +190,20 @@ void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool o
                 *failing = true;
                 *since = now_ms;
         }
+}
+
+static bool slot_still(const struct survival_inputs *in, uint64_t now_ms) {
+        return in->write_ok_seen && age_ms(now_ms, in->last_write_ok_ms) > in->timing->yield_gap_ms;
+}
+
+void survival_note_time(struct survival_inputs *in, uint64_t now_ms) {
+        if (!in->timing->unsafe.no_yield && slot_still(in, now_ms))
+                in->self_yields = true;
+}
+
+void survival_note_verdict(struct survival_inputs *in, const struct survival_verdict *v, uint64_t now_ms) {
+        if (v->kind == SURVIVAL_SURVIVE && v->rule == SURVIVAL_RULE_1_QUORUM && !slot_still(in, now_ms))
+                in->self_yields = false;
 }
 
 bool survival_own_disk_ok(const struct survival_inputs *in, uint64_t now_ms) {
@@ -254,6 +271,8 @@ uint32_t survival_slot_flags(const struct survival_inputs *in, uint64_t now_ms) 
                 f |= DISK_SLOT_TIEBREAK_OK;
         if (survival_own_disk_ok(in, now_ms))
                 f |= DISK_SLOT_DISK_OK;
+        if (in->self_yields)
+                f |= DISK_SLOT_YIELDS;
         return f;
 }
 
@@ -302,11 +321,13 @@ struct partition_score {
         unsigned size;
         bool tiebreak;
         unsigned lowest;
+        bool all_yield;                 /* every host that counts yields */
 };
 
 static void score_partition(const struct survival_inputs *in, const struct core_view *view,
                             struct partition_score *s) {
         memset(s, 0, sizeof(*s));
+        s->all_yield = true;
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
                 uint32_t id = p->id;
@@ -315,11 +336,16 @@ static void score_partition(const struct survival_inputs *in, const struct core_
                         continue;
                 core_view_add(&s->hosts, id);
                 s->size++;
+                if (id == in->self_id ? !in->self_yields
+                                      : (p->unknown || !p->slot_seen || !(p->flags & DISK_SLOT_YIELDS)))
+                        s->all_yield = false;
                 if (id == in->self_id ? in->published_tiebreak_ok
                                       : (p->unknown || (p->slot_seen && (p->flags & DISK_SLOT_TIEBREAK_OK))))
                         s->tiebreak = true;
         }
         s->lowest = core_view_min(&s->hosts);
+        if (s->size == 0)
+                s->all_yield = false;
 }
 
 /* > 0 when a beats b; *why names the deciding criterion. */
@@ -495,6 +521,8 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                                 core_view_del(&theirs, in->peers[j].id);
                 core_view_add(&theirs, p->id);
                 score_partition(in, &theirs, &cand);
+                if (cand.all_yield)
+                        continue;       /* see below: it does not compete */
                 if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
                         best = cand;
                         have_best = true;
@@ -526,6 +554,20 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                 return;
         }
         core_view_format(&best.hosts, b, sizeof(b));
+        /* Every host here yields: its slot stood still (a stalled loop, a
+         * hung disk) long enough for the other side to skip it as a stale
+         * publisher and take the pool. That side may already act as master;
+         * it learns of the yield from the same write that shows this view. */
+        if (mine.all_yield) {
+                if (in->joining)
+                        verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
+                                    "joining: disk shows partition %s holds the pool, waiting to join", b);
+                else
+                        verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_2_DISK,
+                                    "lost: no quorum, disk shows partition %s, and %s yields: its slot stood still",
+                                    b, a);
+                return;
+        }
         if (compare_partitions(&mine, &best, &why) > 0)
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_2_DISK,
                             "survive: no quorum, disk shows partition %s beats %s (%s)", a, b, why);

@@ -131,6 +131,12 @@ struct survival_inputs {
         bool published_tiebreak_ok;     /* what this host's last completed slot write said: rule 2 reads this */
         bool joining;                   /* not yet SURVIVE since this daemon started */
         bool self_unarmed;              /* in emergency mode or without a watchdog: never master */
+        /* This host's slot stood still for yield_gap (its loop stalled, its
+         * writes hung or failed): a peer may have counted it out of rule 2
+         * meanwhile and taken the pool. Kept by survival_note_time() and
+         * published in the slot; cleared by a quorate verdict on a moving
+         * slot. A partition in which every host yields never beats another. */
+        bool self_yields;
         /* When this host's run of WAIT verdicts began (0: not waiting). The
          * caller keeps it: set at the first WAIT after a decided verdict,
          * cleared by the next SURVIVE or FENCE. WAIT lasts at most the
@@ -142,6 +148,10 @@ struct survival_inputs {
          * may not have written its first slot yet. */
         uint64_t started_ms;
 };
+
+/* Before each event: latches self_yields when this host's last completed
+ * slot write is older than yield_gap. */
+void survival_note_time(struct survival_inputs *in, uint64_t now_ms);
 
 enum survival_io {
         SURVIVAL_IO_READ,       /* a read of all slots (and claims) */
@@ -187,6 +197,9 @@ struct survival_verdict {
 /* The survival rule. Returns 0, or -EINVAL on inconsistent inputs (self
  * not among the peers, an id out of range), in which case out is FENCE. */
 int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct survival_verdict *out);
+
+/* After each verdict: a quorate SURVIVE on a moving slot ends the yield. */
+void survival_note_verdict(struct survival_inputs *in, const struct survival_verdict *v, uint64_t now_ms);
 
 /* May the watchdog be fed now? Only right after a completed slot write
  * while SURVIVE or WAIT, or under rule 4 on fresh acknowledgements. */

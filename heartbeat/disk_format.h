@@ -152,7 +152,8 @@ enum disk_slot_flags {
         DISK_SLOT_QUORATE     = 1u << 0,  /* writer's partition has quorum */
         DISK_SLOT_TIEBREAK_OK = 1u << 1,  /* writer reaches its tiebreak target */
         DISK_SLOT_DISK_OK     = 1u << 2,  /* writer's last read of all slots worked */
-        _DISK_SLOT_FLAGS_ALL  = (1u << 3) - 1,
+        DISK_SLOT_YIELDS      = 1u << 3,  /* writer's slot stood still: it yields under rule 2 */
+        _DISK_SLOT_FLAGS_ALL  = (1u << 4) - 1,
 };
 
 enum disk_mailbox_command {

@@ -372,6 +372,7 @@ static int dump_slots(struct dump *d) {
                                 json_object_object_add(o, "quorate", json_object_new_boolean(s->flags & DISK_SLOT_QUORATE));
                                 json_object_object_add(o, "tiebreak_ok", json_object_new_boolean(s->flags & DISK_SLOT_TIEBREAK_OK));
                                 json_object_object_add(o, "disk_ok", json_object_new_boolean(s->flags & DISK_SLOT_DISK_OK));
+                                json_object_object_add(o, "yields", json_object_new_boolean(s->flags & DISK_SLOT_YIELDS));
                                 json_object_object_add(o, "watchdog_timeout_ms", json_object_new_int64(s->watchdog_timeout_ms));
                                 json_object_object_add(o, "mailbox_ack_seq", json_object_new_int64((int64_t)s->mailbox_ack_seq));
                                 json_object_object_add(o, "claims_gen", json_object_new_int64((int64_t)s->claims_gen));
@@ -385,13 +386,13 @@ static int dump_slots(struct dump *d) {
                 } else {
                         char view[4 * DISK_MAX_SLOTS + 8];
                         view_text(s->view, n, view, sizeof(view));
-                        printf("  %4u  %-8s %10llu %18llx %10llu  %-5s %-5s %-5s  %s%s%s\n", id,
+                        printf("  %4u  %-8s %10llu %18llx %10llu  %-5s %-5s %-5s  %s%s%s%s\n", id,
                                disk_slot_state_name(s->state), (unsigned long long)s->seq,
                                (unsigned long long)s->incarnation, (unsigned long long)s->ring_id,
                                s->flags & DISK_SLOT_QUORATE ? "yes" : "no",
                                s->flags & DISK_SLOT_TIEBREAK_OK ? "yes" : "no",
-                               s->flags & DISK_SLOT_DISK_OK ? "yes" : "no", view, s->reason[0] ? " " : "",
-                               s->reason);
+                               s->flags & DISK_SLOT_DISK_OK ? "yes" : "no", view,
+                               s->flags & DISK_SLOT_YIELDS ? " (yields)" : "", s->reason[0] ? " " : "", s->reason);
                 }
         }
         if (d->json)

@@ -43,10 +43,11 @@ else
     failed=$((failed + 1))
 fi
 # The randomized search must be able to find what each fix prevents: with
-# the fix switched off, a violation turns up within a fixed number of
+# the fix switched off, a violation (of S1, S2, or rule 2's one winner:
+# two masters that both reach the disk) turns up within a fixed number of
 # sequences (deterministic: seeded, counted, not timed).
 for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 2000" "stale-feed 1 1000" \
-    "unknown-as-silent 1 500"; do
+    "unknown-as-silent 1 500" "hasty-join 1 300" "no-yield 1 1500"; do
     set -- $spec
     n=$((n + 1))
     out=$("$sim" --random --knob "$1" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)
@@ -59,16 +60,5 @@ for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 2000" "stale-f
         failed=$((failed + 1))
     fi
 done
-# Rule 2 must give one winner: with the joining and handoff rules off, the
-# search must see two masters that both reach the disk.
-n=$((n + 1))
-out=$("$sim" --random --knob hasty-join --seed 1 --sequences 300 --seconds 300 2>&1)
-line=$(printf '%s\n' "$out" | grep '^random:' | tail -1)
-case "$line" in
-*", 0 with two masters"*)
-    echo "not ok $n - randomized search with knob hasty-join finds no two masters: ${line#random: }"
-    failed=$((failed + 1)) ;;
-*)  echo "ok $n - randomized search with knob hasty-join finds two masters: ${line#random: }" ;;
-esac
 echo "1..$n"
 [ "$failed" -eq 0 ]

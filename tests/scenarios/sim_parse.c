@@ -19,6 +19,7 @@ static const struct {
         { "unknown-as-silent", offsetof(struct core_unsafe_knobs, unknown_as_silent) },
         { "unarmed-owner", offsetof(struct core_unsafe_knobs, unarmed_owner) },
         { "hasty-join", offsetof(struct core_unsafe_knobs, hasty_join) },
+        { "no-yield", offsetof(struct core_unsafe_knobs, no_yield) },
 };
 #define N_KNOBS (sizeof(knob_names) / sizeof(knob_names[0]))
 

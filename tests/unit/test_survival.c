@@ -234,6 +234,99 @@ static void test_stale_overlapping_publisher_is_ignored_after_the_window(void **
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
 }
 
+/* ---- the yield of a host whose slot stood still ---- */
+
+static void test_a_slot_that_stood_still_latches_the_yield(void **state) {
+        struct fx f;
+        struct survival_verdict v = { .kind = SURVIVAL_SURVIVE, .rule = SURVIVAL_RULE_1_QUORUM };
+        struct disk_slot slot;
+
+        fx_init(&f, 2, 1);
+        survival_note_time(&f.in, NOW + f.t.yield_gap_ms);
+        assert_false(f.in.self_yields);         /* an ordinary interval */
+        survival_note_time(&f.in, NOW + f.t.yield_gap_ms + 1);
+        assert_true(f.in.self_yields);
+        survival_fill_slot(&f.in, false, NOW + f.t.yield_gap_ms + 1, &slot);
+        assert_true(slot.flags & DISK_SLOT_YIELDS);
+        /* A quorate verdict ends it only once the slot moves again. */
+        survival_note_verdict(&f.in, &v, NOW + f.t.yield_gap_ms + 1);
+        assert_true(f.in.self_yields);
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + f.t.yield_gap_ms + 2);
+        survival_note_verdict(&f.in, &v, NOW + f.t.yield_gap_ms + 2);
+        assert_false(f.in.self_yields);
+}
+
+static void test_a_late_slot_write_completion_latches_the_yield(void **state) {
+        struct fx f;
+
+        fx_init(&f, 2, 1);
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + f.t.disk_interval_ms);
+        assert_false(f.in.self_yields);
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + f.t.disk_interval_ms + f.t.yield_gap_ms + 1);
+        assert_true(f.in.self_yields);
+}
+
+static void test_a_yielding_host_loses_a_tie_it_would_win(void **state) {
+        struct fx f;
+
+        /* The stall of stall_then_split_yields: h1 wakes alone, h2 took the pool. */
+        fx_init(&f, 2, 1);
+        fx_members(&f, VIEW(1), false, NOW - 5000);
+        fx_publish(&f, 2, VIEW(2));
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);   /* the tie, by the lower id */
+        f.in.self_yields = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {2}, and {1} yields: its slot stood still");
+        /* With no one else on the disk it survives all the same. */
+        f.peers[1].advanced_ms = NOW - f.t.disk_timeout_ms - 1;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
+static void test_a_partition_that_yields_whole_does_not_compete(void **state) {
+        struct fx f;
+
+        fx_init(&f, 2, 2);
+        fx_members(&f, VIEW(2), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1));
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);     /* h1 wins the tie */
+        f.peers[0].flags |= DISK_SLOT_YIELDS;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_string_equal(f.v.reason, "survive: no quorum, no other partition on the disk, {2} wins");
+}
+
+static void test_a_partition_with_one_moving_slot_competes_as_before(void **state) {
+        struct fx f;
+
+        /* {1,4} against {2,3}: h1 yields, but h4's slot moves and speaks for
+         * the partition, so readers decide as they did before the yield. */
+        fx_init(&f, 4, 2);
+        fx_members(&f, VIEW(2, 3), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1, 4));
+        fx_publish(&f, 4, VIEW(1, 4));
+        fx_publish(&f, 2, VIEW(2, 3));
+        fx_publish(&f, 3, VIEW(2, 3));
+        f.peers[0].flags |= DISK_SLOT_YIELDS;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {1,4} beats {2,3} (tie, lowest node id)");
+}
+
+static void test_unsafe_no_yield_knob_never_yields(void **state) {
+        struct fx f;
+        struct core_unsafe_knobs k = { .no_yield = true };
+
+        fx_init(&f, 2, 1);
+        core_timing_set_unsafe(&f.t, &k);
+        survival_note_time(&f.in, NOW + 10 * f.t.yield_gap_ms);
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + 10 * f.t.yield_gap_ms);
+        assert_false(f.in.self_yields);
+}
+
 static void test_disk_lost_with_complete_fresh_membership_survives_by_rule_4(void **state) {
         struct fx f;
 
@@ -701,6 +794,12 @@ int main(void) {
                 cmocka_unit_test(test_unsettled_views_after_the_window_read_overlap_as_their_side),
                 cmocka_unit_test(test_wait_is_bounded_from_its_first_wait_despite_churn),
                 cmocka_unit_test(test_stale_overlapping_publisher_is_ignored_after_the_window),
+                cmocka_unit_test(test_a_slot_that_stood_still_latches_the_yield),
+                cmocka_unit_test(test_a_late_slot_write_completion_latches_the_yield),
+                cmocka_unit_test(test_a_yielding_host_loses_a_tie_it_would_win),
+                cmocka_unit_test(test_a_partition_that_yields_whole_does_not_compete),
+                cmocka_unit_test(test_a_partition_with_one_moving_slot_competes_as_before),
+                cmocka_unit_test(test_unsafe_no_yield_knob_never_yields),
                 cmocka_unit_test(test_disk_lost_with_complete_fresh_membership_survives_by_rule_4),
                 cmocka_unit_test(test_disk_failure_shorter_than_grace_keeps_the_disk),
                 cmocka_unit_test(test_a_resumed_host_that_has_not_retried_io_keeps_its_disk),
