@@ -391,7 +391,10 @@ int haadm_vm_main(int argc, char **argv) {
 
 static const char host_usage[] =
         "usage: haadm host maintenance HOST on|off\n"
-        "       haadm host fence HOST [--yes]\n";
+        "       haadm host fence HOST [--yes | -y]\n"
+        "maintenance  put HOST into maintenance (on) or take it out (off)\n"
+        "fence        write a poison pill into HOST's mailbox: it fences itself within a\n"
+        "             disk interval; --yes (or -y) skips the confirmation on the terminal\n";
 
 /* haadm host fence: a poison pill by hand, after confirmation. */
 static int host_fence(int argc, char **argv) {

@@ -518,7 +518,10 @@ int haadm_emergency_main(int argc, char **argv) {
                              "       haadm host-is-in-emergency-mode [--json]\n"
                              "Tells whether this host is in emergency mode and why, even when vmhad is down.\n"
                              "Exit status: 1 in emergency mode, 0 not, 2 when it cannot tell.\n"
-                             "--clear re-checks and clears the causes that need an administrator's word.");
+                             "--clear          re-checks and clears the causes that need an administrator's word\n"
+                             "--json           one JSON object instead of text\n"
+                             "--config FILE    the vmha.conf to read; default $VMHA_CONFIG, else "
+                             VMHA_CONFIG_PATH);
                         return HAADM_EXIT_OK;
                 default:
                         return haadm_option_error("emergency", "emergency", opt, argv);

@@ -75,6 +75,24 @@ disk dump --help
 plan --help
 COMMANDS
 
+# --- haadm --help: each description under its own command, every option listed ---
+"$haadm" --help >help.txt 2>&1
+entry() {   # entry CMD: CMD's lines in the Commands list, description included
+    awk -v cmd="$1" '/^$/ { on = 0 } /^  [a-z]/ { on = index($0, "  " cmd " ") == 1 } on { print }' help.txt
+}
+entry "host fence" >fence.txt
+entry "emergency" >emergency.txt
+tap_grep 'poison pill' fence.txt "haadm --help describes the poison pill under host fence"
+tap_ok "and not under emergency" bash -c '! grep -q poison emergency.txt'
+tap_grep '\[--yes \| -y\]' fence.txt "haadm --help lists host fence's -y"
+tap_grep '^  emergency .*\[--config FILE\]' emergency.txt "haadm --help lists emergency --config"
+tap_grep '^  VMHA_CONFIG .*haadm emergency' help.txt "haadm --help names the VMHA_CONFIG variable"
+"$haadm" emergency --help >emhelp.txt 2>&1
+tap_grep '^--config FILE .*\$VMHA_CONFIG' emhelp.txt "haadm emergency --help says --config overrides VMHA_CONFIG"
+"$haadm" host --help >hosthelp.txt 2>&1
+tap_grep 'fence .*poison pill' hosthelp.txt "haadm host --help says what fence does"
+tap_grep '\[--yes \| -y\]' hosthelp.txt "and lists -y"
+
 # --- an option without its value says so ---
 refused "vm set names the option that needs a value" "vm set: option --order needs a value" vm set vm1 --order
 refused "pool set names the option that needs a value" "pool set: option --failures-to-tolerate needs a value" \

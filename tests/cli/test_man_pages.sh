@@ -121,6 +121,32 @@ else
         fail "haadm.8 documents every option of haadm's help texts" "options found: $n" "missing:$missing"
     fi
 
+    # Short options a help text lists ("[--yes | -y]") and environment
+    # variables it names are in the page too, the variables under
+    # ENVIRONMENT.
+    grep -oE -- '(\[|\| |\(or )-[a-zA-Z]([] )]|$)' "$work/haadm.help" | grep -oE -- '-[a-zA-Z]' |
+        sort -u >"$work/haadm.short"
+    missing=
+    while read -r o; do
+        contains "$work/haadm.8.flat" "$o" || missing="$missing $o"
+    done <"$work/haadm.short"
+    if [ -s "$work/haadm.short" ] && [ -z "$missing" ]; then
+        _tap_result 0 "haadm.8 documents the short options of haadm's help texts ($(paste -sd" " "$work/haadm.short"))"
+    else
+        fail "haadm.8 documents every short option of haadm's help texts" "missing:$missing"
+    fi
+    sed -n '/^ENVIRONMENT$/,/^[A-Z]/p' "$work/haadm.8.txt" | sed 's/.\x08//g' >"$work/haadm.8.env"
+    grep -oE '\bVMHA_[A-Z_]+' "$work/haadm.help" | sort -u >"$work/haadm.vars"
+    missing=
+    while read -r v; do
+        grep -qE "^ {7}$v\b" "$work/haadm.8.env" || missing="$missing $v"
+    done <"$work/haadm.vars"
+    if [ -s "$work/haadm.vars" ] && [ -z "$missing" ]; then
+        _tap_result 0 "haadm.8's ENVIRONMENT has every variable haadm's help names ($(paste -sd" " "$work/haadm.vars"))"
+    else
+        fail "haadm.8's ENVIRONMENT has every variable haadm's help names" "missing:$missing"
+    fi
+
     # The other way: every long option in the page exists in a help text
     # (or is one haadm accepts without listing it).
     grep -oE -- '--[a-z][a-z-]+' "$work/haadm.8.flat" | sort -u >"$work/haadm.8.opts"
