@@ -181,11 +181,13 @@ static int start_disk(struct vmhad *d, struct disk_region *reg) {
 }
 
 static const char usage_text[] =
-        "usage: vmhad [-c CONFIG] [-f] [-v]\n"
+        "usage: vmhad [-c FILE] [-f] [-v] [-t]\n"
+        "       vmhad -h\n"
         "  -c, --config FILE  configuration file (default " VMHA_CONFIG_PATH ")\n"
         "  -f, --foreground   log to stderr as well (systemd runs it in the foreground anyway)\n"
         "  -v, --verbose      debug logging\n"
-        "  -t, --check-config check the configuration and exit\n";
+        "  -t, --check-config check the configuration and exit\n"
+        "  -h, --help         print this usage and exit\n";
 
 static void setup_logging(bool foreground, bool verbose) {
         qb_log_init("vmhad", LOG_DAEMON, verbose ? LOG_DEBUG : LOG_INFO);

@@ -22,6 +22,20 @@ check() {
     timeout 10 "$vmhad" -t -c "$2" >"$1.out" 2>&1
 }
 
+# --- the usage lists every option, -h included ---
+for o in -h --help; do
+    "$vmhad" "$o" >help.out 2>help.err
+    tap_status 0 "vmhad $o exits 0" "$vmhad" "$o"
+    tap_ok "vmhad $o prints the usage on stdout only" bash -c '[ -s help.out ] && [ ! -s help.err ]'
+done
+tap_grep '^       vmhad -h$' help.out "the usage's synopsis has vmhad -h"
+tap_grep '^  -h, --help ' help.out "the usage lists -h, --help"
+for o in -c -f -v -t; do
+    tap_grep "^usage: vmhad .*\\[$o[] ]" help.out "the usage's synopsis has $o"
+done
+"$vmhad" --bogus >bad.out 2>bad.err
+tap_ok "a bad option prints the usage on stderr, with -h" bash -c '[ ! -s bad.out ] && grep -q -- "-h, --help" bad.err'
+
 conf good.conf /dev/disk/by-id/scsi-hb
 tap_status 0 "a good file passes -t" check good good.conf
 tap_grep '^good.conf: ok$' good.out "-t says the file is ok"
