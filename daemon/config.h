@@ -1,8 +1,9 @@
 /* vmha.conf: the daemon's local configuration (INI, read with inih).
  *
  * The file names this host's view of the pool's fixed resources: the
- * heartbeat device, the pool's timeout, the tiebreak target, the VM driver,
- * the watchdog and who may talk to the daemon. Everything that changes at
+ * heartbeat device, the pool's timeout, the tiebreak target, the watchdog
+ * and who may talk to the daemon. The keys of the VM drivers and of live
+ * migration are refused until this version has them. Everything that changes at
  * run time (protected VMs, priorities, maintenance) is replicated state,
  * not configuration. A bad file is refused whole, with the file, line and
  * key of the first problem; the daemon does not start on it. Comments start
@@ -17,11 +18,6 @@
 
 #define VMHA_CONFIG_PATH "/etc/vmha/vmha.conf"
 
-enum vmha_driver {
-        VMHA_DRIVER_XEN,
-        VMHA_DRIVER_SIM,
-};
-
 enum vmha_fence_action {
         VMHA_FENCE_REBOOT,      /* reboot(RB_AUTOBOOT) */
         VMHA_FENCE_OFF,         /* reboot(RB_POWER_OFF) */
@@ -31,14 +27,11 @@ struct vmha_config {
         char heartbeat_device[PATH_MAX];        /* path, LABEL=, UUID=, PARTUUID=, PARTLABEL= */
         uint32_t timeout_ms;                    /* 2000..600000, default 5000 */
         char tiebreak_target[64];               /* IPv4/IPv6 address, or empty */
-        enum vmha_driver driver;
-        char sim_dir[PATH_MAX];                 /* sim driver: shared VM disk directory */
         char ipc_group[64];                     /* group allowed to use haadm, besides root */
         char state_dir[PATH_MAX];               /* /var/lib/vmha */
         char watchdog_device[PATH_MAX];         /* empty: /dev/watchdog0, then /dev/watchdog */
         enum vmha_fence_action fence_action;
         uint32_t max_fences_per_hour;           /* damping; default 2 */
-        uint16_t migration_port;                /* default 8477 */
         uint64_t vm_memory_mib;                 /* memory this host offers VMs; 0: unknown */
 };
 
@@ -68,5 +61,4 @@ int vmha_config_parse_string(const char *text, const char *name, struct vmha_con
  * haadm's --timeout both read seconds with it. */
 int vmha_seconds_parse(const char *s, uint32_t *ms);
 
-const char *vmha_driver_name(enum vmha_driver d);
 const char *vmha_fence_action_name(enum vmha_fence_action a);

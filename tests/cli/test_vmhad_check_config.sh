@@ -65,6 +65,26 @@ tap_status 1 "-t refuses a relative path" check rel rel.conf
 tap_grep "'sdb' is neither an absolute path nor LABEL=, UUID=, PARTUUID= or PARTLABEL=" rel.out \
     "-t says what a device name may be"
 
+# --- the shipped example passes as it is ---
+tap_status 0 "-t takes systemd/vmha.conf.example" check example "$srcdir/systemd/vmha.conf.example"
+
+# --- what this version lacks is refused, not read and ignored ---
+printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\n' >driver.conf
+tap_status 1 "-t refuses driver" check driver driver.conf
+tap_grep '^vmhad: driver.conf:4: \[daemon\] driver: not supported by this version \(it has no VM driver\); remove the line$' \
+    driver.out "-t says driver is not supported by this version"
+printf '[heartbeat]\ndevice = /dev/sdb\n[network]\nmigration_port = 8477\n' >port.conf
+tap_status 1 "-t refuses migration_port, even at its old default" check port port.conf
+tap_grep 'port.conf:4: \[network\] migration_port: not supported by this version \(it migrates no VM\)' port.out \
+    "-t says migration_port is not supported by this version"
+printf '[heartbeat]\ndevice = /dev/sdb\n[sim]\nvm_dir = /srv/simvms\n' >sim.conf
+tap_status 1 "-t refuses [sim] vm_dir" check sim sim.conf
+tap_grep 'sim.conf:3: \[sim\]: not supported by this version \(it has no VM driver, sim included\); remove the section' \
+    sim.out "-t says the [sim] section is not supported by this version"
+"$haadm" emergency --config driver.conf >hdriver.out 2>&1
+tap_grep '^emergency mode: cannot tell: driver.conf:4: \[daemon\] driver: not supported by this version' hdriver.out \
+    "haadm emergency refuses the same file for the same reason"
+
 # --- sections ---
 printf '[heartbeat]\ndevice = /dev/sdb\n[bogus]\n' >empty-section.conf
 tap_status 1 "-t refuses an unknown section without keys" check empty empty-section.conf

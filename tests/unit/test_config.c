@@ -25,13 +25,11 @@ static void test_minimal_file_gets_documented_defaults(void **state) {
                                                   sizeof(err)), 0);
         assert_string_equal(c.heartbeat_device, "LABEL=hb");
         assert_int_equal(c.timeout_ms, 5000);
-        assert_int_equal(c.driver, VMHA_DRIVER_XEN);
         assert_string_equal(c.ipc_group, "vmha");
         assert_string_equal(c.state_dir, "/var/lib/vmha");
         assert_string_equal(c.watchdog_device, "");
         assert_int_equal(c.fence_action, VMHA_FENCE_REBOOT);
         assert_int_equal(c.max_fences_per_hour, 2);
-        assert_int_equal(c.migration_port, 8477);
         assert_string_equal(c.tiebreak_target, "");
 }
 
@@ -44,33 +42,26 @@ static void test_every_key_is_read(void **state) {
                 "timeout = 2.5\n"
                 "[network]\n"
                 "tiebreak_target = 198.18.0.254\n"
-                "migration_port = 9000\n"
                 "[daemon]\n"
-                "driver = sim\n"
                 "ipc_group = wheel\n"
                 "state_dir = /srv/vmha\n"
                 "vm_memory_mib = 262144\n"
                 "[fence]\n"
                 "watchdog_device = /dev/watchdog1\n"
                 "action = off\n"
-                "max_fences_per_hour = 3\n"
-                "[sim]\n"
-                "vm_dir = /srv/vmdisks\n";
+                "max_fences_per_hour = 3\n";
 
         (void)state;
         assert_int_equal(vmha_config_parse_string(text, "vmha.conf", &c, err, sizeof(err)), 0);
         assert_string_equal(c.heartbeat_device, "/dev/disk/by-id/scsi-hb");
         assert_int_equal(c.timeout_ms, 2500);
         assert_string_equal(c.tiebreak_target, "198.18.0.254");
-        assert_int_equal(c.migration_port, 9000);
-        assert_int_equal(c.driver, VMHA_DRIVER_SIM);
         assert_string_equal(c.ipc_group, "wheel");
         assert_string_equal(c.state_dir, "/srv/vmha");
         assert_int_equal(c.vm_memory_mib, 262144);
         assert_string_equal(c.watchdog_device, "/dev/watchdog1");
         assert_int_equal(c.fence_action, VMHA_FENCE_OFF);
         assert_int_equal(c.max_fences_per_hour, 3);
-        assert_string_equal(c.sim_dir, "/srv/vmdisks");
 }
 
 /* Each bad file must fail with exactly this message, and leave c alone. */
@@ -89,8 +80,6 @@ static void test_errors_name_file_line_and_key(void **state) {
                      "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1' is not a number of seconds in 2..600");
         expect_error("[heartbeat]\ndevice = sdb\n",
                      "/etc/vmha/vmha.conf:2: [heartbeat] device: 'sdb' is neither an absolute path nor LABEL=, UUID=, PARTUUID= or PARTLABEL=");
-        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = kvm\n",
-                     "/etc/vmha/vmha.conf:4: [daemon] driver: unknown driver 'kvm' (expected xen or sim)");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\ntiebreak_target = 300.1.1.1\n",
                      "/etc/vmha/vmha.conf:4: [network] tiebreak_target: '300.1.1.1' is not an IPv4 or IPv6 address");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[fence]\nmax_fences_per_hour = -1\n",
@@ -118,8 +107,31 @@ static void test_syntax_errors_and_missing_keys(void **state) {
         expect_error("[heartbeat]\nthis line has no equals sign\n",
                      "/etc/vmha/vmha.conf:2: syntax error (expected [section] or key = value)");
         expect_error("[heartbeat]\ntimeout = 5\n", "/etc/vmha/vmha.conf: [heartbeat] device is required");
+}
+
+/* This version has no VM driver and no live migration: their keys would
+ * be read and then do nothing, so they are refused, whatever the value. */
+static void test_keys_of_what_this_version_lacks_are_refused(void **state) {
+        (void)state;
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
+                     "remove the line");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n",
-                     "/etc/vmha/vmha.conf: [sim] vm_dir is required with driver = sim");
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
+                     "remove the line");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\nmigration_port = 8477\n",
+                     "/etc/vmha/vmha.conf:4: [network] migration_port: not supported by this version (it migrates "
+                     "no VM); remove the line");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[sim]\nvm_dir = /srv/vmdisks\n",
+                     "/etc/vmha/vmha.conf:3: [sim]: not supported by this version (it has no VM driver, sim "
+                     "included); remove the section");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[sim]\n",
+                     "/etc/vmha/vmha.conf:3: [sim]: not supported by this version (it has no VM driver, sim "
+                     "included); remove the section");
+        /* Even a key set twice is refused for what it is. */
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\ndriver = xen\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
+                     "remove the line");
 }
 
 static void test_the_first_error_is_reported_with_its_own_line(void **state) {
@@ -300,6 +312,7 @@ int main(void) {
                 cmocka_unit_test(test_errors_name_file_line_and_key),
                 cmocka_unit_test(test_unknown_sections_and_keys_are_errors),
                 cmocka_unit_test(test_syntax_errors_and_missing_keys),
+                cmocka_unit_test(test_keys_of_what_this_version_lacks_are_refused),
                 cmocka_unit_test(test_the_first_error_is_reported_with_its_own_line),
                 cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
