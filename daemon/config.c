@@ -96,6 +96,7 @@ static int parse_timeout(struct vmha_config *c, const char *v, char *msg, size_t
                 return -EINVAL;
         }
         c->timeout_ms = ms;
+        c->timeout_set = true;
         return 0;
 }
 
@@ -477,6 +478,10 @@ int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_
         r = parse_text(text, len, path, cfg, err, err_len);
         free(text);
         return r;
+}
+
+bool vmha_config_timeout_differs(const struct vmha_config *cfg, uint32_t region_timeout_ms) {
+        return cfg->timeout_set && cfg->timeout_ms != region_timeout_ms;
 }
 
 const char *vmha_fence_action_name(enum vmha_fence_action a) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ enum vmha_fence_action {
 struct vmha_config {
         char heartbeat_device[PATH_MAX];        /* path, LABEL=, UUID=, PARTUUID=, PARTLABEL= */
         uint32_t timeout_ms;                    /* 2000..600000, default 5000 */
+        bool timeout_set;                       /* the file sets timeout, to any value */
         char tiebreak_target[64];               /* IPv4/IPv6 address, or empty */
         char ipc_group[64];                     /* group allowed to use haadm, besides root */
         char state_dir[PATH_MAX];               /* /var/lib/vmha */
@@ -60,5 +62,11 @@ int vmha_config_parse_string(const char *text, const char *name, struct vmha_con
  * rounded to 2). Returns 0 and *ms, or -EINVAL. vmha.conf's timeout and
  * haadm's --timeout both read seconds with it. */
 int vmha_seconds_parse(const char *s, uint32_t *ms);
+
+/* Does the file's timeout disagree with the heartbeat region's, which is
+ * the pool's and wins? Only a timeout the file sets counts, and it counts
+ * whatever its value: "timeout = 5" against a 10 s region disagrees,
+ * although 5 s is the default. */
+bool vmha_config_timeout_differs(const struct vmha_config *cfg, uint32_t region_timeout_ms);
 
 const char *vmha_fence_action_name(enum vmha_fence_action a);

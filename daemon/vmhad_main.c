@@ -271,7 +271,7 @@ int main(int argc, char **argv) {
         }
         d->sb = reg->sb;
         vmhad_check_cluster_uuid(d);
-        if (d->cfg.timeout_ms != 5000 && d->cfg.timeout_ms != d->sb.timeout_ms)
+        if (vmha_config_timeout_differs(&d->cfg, d->sb.timeout_ms))
                 qb_log(LOG_WARNING, "vmha.conf's timeout (%u ms) differs from the heartbeat region's "
                                     "(%u ms); the region's is the pool's and is used",
                        d->cfg.timeout_ms, d->sb.timeout_ms);

@@ -33,6 +33,37 @@ static void test_minimal_file_gets_documented_defaults(void **state) {
         assert_string_equal(c.tiebreak_target, "");
 }
 
+/* The region's timeout is the pool's. The file's counts as set when the
+ * file sets it, whatever its value: "timeout = 5" is as explicit as
+ * "timeout = 10", although 5 s is the default. */
+static void test_a_timeout_set_to_the_default_still_counts_as_set(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)), 0);
+        assert_false(c.timeout_set);
+        assert_false(vmha_config_timeout_differs(&c, 10000));
+        assert_false(vmha_config_timeout_differs(&c, 5000));
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\ntimeout = 5\n", "vmha.conf", &c,
+                                                  err, sizeof(err)), 0);
+        assert_true(c.timeout_set);
+        assert_int_equal(c.timeout_ms, 5000);
+        assert_true(vmha_config_timeout_differs(&c, 10000));
+        assert_false(vmha_config_timeout_differs(&c, 5000));
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\ntimeout = 5.000\n", "vmha.conf",
+                                                  &c, err, sizeof(err)), 0);
+        assert_true(vmha_config_timeout_differs(&c, 2500));
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\ntimeout = 10\n", "vmha.conf", &c,
+                                                  err, sizeof(err)), 0);
+        assert_true(c.timeout_set);
+        assert_false(vmha_config_timeout_differs(&c, 10000));
+        assert_true(vmha_config_timeout_differs(&c, 5000));
+}
+
 static void test_every_key_is_read(void **state) {
         struct vmha_config c;
         const char *text =
@@ -309,6 +340,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_minimal_file_gets_documented_defaults),
                 cmocka_unit_test(test_every_key_is_read),
+                cmocka_unit_test(test_a_timeout_set_to_the_default_still_counts_as_set),
                 cmocka_unit_test(test_errors_name_file_line_and_key),
                 cmocka_unit_test(test_unknown_sections_and_keys_are_errors),
                 cmocka_unit_test(test_syntax_errors_and_missing_keys),
