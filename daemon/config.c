@@ -15,6 +15,7 @@
  */
 #include "daemon/config.h"
 #include "heartbeat/disk_device.h"
+#include "planner/planner.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -172,7 +173,7 @@ static int parse_max_fences(struct vmha_config *c, const char *v, char *msg, siz
 
 static int parse_vm_memory(struct vmha_config *c, const char *v, char *msg, size_t len) {
         unsigned long n;
-        int r = parse_uint_range(v, 1, 16ul * 1024 * 1024 * 1024, &n, msg, len);
+        int r = parse_uint_range(v, 1, PLAN_MAX_VM_MEMORY_MIB, &n, msg, len);
         if (r == 0)
                 c->vm_memory_mib = n;
         return r;

@@ -311,8 +311,10 @@ static int vm_set(int argc, char **argv) {
                         req.start_delay_s = (uint32_t)v;
                         break;
                 case 'm':
-                        if (parse_long(optarg, 1, 16L * 1024 * 1024, &v) < 0)
-                                return haadm_usage_error("vm set: --memory must be a number of MiB, not '%s'", optarg);
+                        if (parse_long(optarg, 1, (long)PLAN_MAX_VM_MEMORY_MIB, &v) < 0)
+                                return haadm_usage_error("vm set: --memory must be a whole number of MiB in 1..%llu "
+                                                         "(16 TiB), not '%s'",
+                                                         (unsigned long long)PLAN_MAX_VM_MEMORY_MIB, optarg);
                         req.has_memory = true;
                         req.memory_mib = (uint64_t)v;
                         break;

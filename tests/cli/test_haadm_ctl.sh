@@ -109,6 +109,10 @@ refused "vm set refuses a start delay beyond 3600 s" "--start-delay must be 0..3
     vm set vm1 --start-delay 3601
 refused "vm set refuses an order beyond 1000000" "--order must be a whole number in -1000000..1000000" \
     vm set vm1 --order 1000001
+refused "vm set refuses memory beyond 16 TiB" "--memory must be a whole number of MiB in 1..16777216 (16 TiB), not '16777217'" \
+    vm set vm1 --memory 16777217
+refused "vm set refuses no memory" "--memory must be a whole number of MiB in 1..16777216 (16 TiB), not '0'" \
+    vm set vm1 --memory 0
 
 # --- vm set with nothing to change is refused, not sent ---
 refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1

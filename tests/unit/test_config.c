@@ -247,6 +247,24 @@ static void test_inline_comments_after_a_value_are_ignored(void **state) {
                      "(like 5 or 2.5, at most 3 decimals)");
 }
 
+/* The host's memory has the limit of a VM's: 16 TiB, as haadm vm set
+ * --memory and vmhad's control requests. */
+static void test_vm_memory_has_the_one_memory_limit(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 16777216\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_int_equal(c.vm_memory_mib, 16777216);
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 16777217\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] vm_memory_mib: '16777217' is not a whole number in 1..16777216");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 17179869184\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] vm_memory_mib: '17179869184' is not a whole number in "
+                     "1..16777216");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 0\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] vm_memory_mib: '0' is not a whole number in 1..16777216");
+}
+
 static void test_device_names_follow_the_shared_rule(void **state) {
         struct vmha_config c;
 
@@ -350,6 +368,7 @@ int main(void) {
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
+                cmocka_unit_test(test_vm_memory_has_the_one_memory_limit),
                 cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
                 cmocka_unit_test(test_load_reads_only_a_regular_file),
                 cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),
