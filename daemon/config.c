@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -133,7 +134,10 @@ static int parse_group(struct vmha_config *c, const char *v, char *msg, size_t l
                         snprintf(msg, len, "'%s' is not a valid group name", v);
                         return -EINVAL;
                 }
-        return copy_string(c->ipc_group, sizeof(c->ipc_group), v, msg, len);
+        if (copy_string(c->ipc_group, sizeof(c->ipc_group), v, msg, len) < 0)
+                return -EINVAL;
+        c->ipc_group_set = true;
+        return 0;
 }
 
 static int parse_fence_action(struct vmha_config *c, const char *v, char *msg, size_t len) {
@@ -479,6 +483,32 @@ int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_
         r = parse_text(text, len, path, cfg, err, err_len);
         free(text);
         return r;
+}
+
+int vmha_config_ipc_gid(const struct vmha_config *cfg, const char *name, gid_t *gid, char *err, size_t err_len) {
+        struct group gr, *found = NULL;
+        char buf[16384];
+        int r;
+
+        r = getgrnam_r(cfg->ipc_group, &gr, buf, sizeof(buf), &found);
+        if (r == 0 && found) {
+                *gid = found->gr_gid;
+                return 0;
+        }
+        if (!cfg->ipc_group_set) {
+                snprintf(err, err_len, "%s: ipc_group is not set and its default group '%s' does not exist on "
+                                       "this host: only root may use haadm",
+                         name, cfg->ipc_group);
+                return 1;
+        }
+        if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+                snprintf(err, err_len, "%s: [daemon] ipc_group: group '%s' does not exist on this host (create it, "
+                                       "or name an existing group)",
+                         name, cfg->ipc_group);
+        else
+                snprintf(err, err_len, "%s: [daemon] ipc_group: cannot look up group '%s': %s", name, cfg->ipc_group,
+                         strerror(r));
+        return r == 0 ? -ENOENT : -r;
 }
 
 bool vmha_config_timeout_differs(const struct vmha_config *cfg, uint32_t region_timeout_ms) {

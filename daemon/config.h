@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define VMHA_CONFIG_PATH "/etc/vmha/vmha.conf"
 
@@ -30,6 +31,7 @@ struct vmha_config {
         bool timeout_set;                       /* the file sets timeout, to any value */
         char tiebreak_target[64];               /* IPv4/IPv6 address, or empty */
         char ipc_group[64];                     /* group allowed to use haadm, besides root */
+        bool ipc_group_set;                     /* the file names ipc_group */
         char state_dir[PATH_MAX];               /* /var/lib/vmha */
         char watchdog_device[PATH_MAX];         /* empty: /dev/watchdog0, then /dev/watchdog */
         enum vmha_fence_action fence_action;
@@ -62,6 +64,14 @@ int vmha_config_parse_string(const char *text, const char *name, struct vmha_con
  * rounded to 2). Returns 0 and *ms, or -EINVAL. vmha.conf's timeout and
  * haadm's --timeout both read seconds with it. */
 int vmha_seconds_parse(const char *s, uint32_t *ms);
+
+/* The ipc_group's id, looked up on this host (what the parser cannot
+ * tell). Returns 0 and *gid when the group exists. When it does not, or
+ * cannot be looked up: -ENOENT (or -errno) with an error in err if the
+ * file names the group, so that vmhad -t and the start refuse it; 1 with
+ * a warning in err if only the default ("vmha") is missing, and then only
+ * root may use haadm. name is the file's name for the messages. */
+int vmha_config_ipc_gid(const struct vmha_config *cfg, const char *name, gid_t *gid, char *err, size_t err_len);
 
 /* Does the file's timeout disagree with the heartbeat region's, which is
  * the pool's and wins? Only a timeout the file sets counts, and it counts

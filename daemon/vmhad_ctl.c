@@ -368,14 +368,7 @@ int vmhad_ctl_start(struct vmhad *d) {
                 .dispatch_mod = loop_dispatch_mod,
                 .dispatch_del = loop_dispatch_del,
         };
-        struct group *g = getgrnam(d->cfg.ipc_group);
-
-        if (g) {
-                d->ipc_gid = g->gr_gid;
-                d->ipc_gid_known = true;
-        } else {
-                qb_log(LOG_WARNING, "ipc_group %s does not exist: only root may use haadm", d->cfg.ipc_group);
-        }
+        /* d->ipc_gid was looked up at start (vmha_config_ipc_gid()). */
         d->ipcs = qb_ipcs_create(IPC_SERVICE_NAME, 0, QB_IPC_SHM, &handlers);
         if (!d->ipcs)
                 return -errno;

@@ -246,12 +246,23 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "vmhad: %s\n", err);
                 return 1;
         }
+        /* Who may use haadm is decided now, by the group as it is at start. */
+        r = vmha_config_ipc_gid(&d->cfg, d->config_path, &d->ipc_gid, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "vmhad: %s\n", err);
+                return 1;
+        }
+        d->ipc_gid_known = r == 0;
         if (check_only) {
+                if (!d->ipc_gid_known)
+                        fprintf(stderr, "vmhad: warning: %s\n", err);
                 printf("%s: ok\n", d->config_path);
                 return 0;
         }
 
         setup_logging(foreground, verbose);
+        if (!d->ipc_gid_known)
+                qb_log(LOG_WARNING, "%s", err);
         mkdir(d->cfg.state_dir, 0700);
         if (sd_watchdog_enabled(0, &d->sd_watchdog_usec) <= 0)
                 d->sd_watchdog_usec = 0;

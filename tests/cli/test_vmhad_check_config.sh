@@ -85,6 +85,25 @@ tap_grep 'sim.conf:3: \[sim\]: not supported by this version \(it has no VM driv
 tap_grep '^emergency mode: cannot tell: driver.conf:4: \[daemon\] driver: not supported by this version' hdriver.out \
     "haadm emergency refuses the same file for the same reason"
 
+# --- ipc_group: a group the file names must exist on this host ---
+printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = vmha-test-no-such-group\n' >group.conf
+tap_status 1 "-t refuses an ipc_group that does not exist" check group group.conf
+tap_grep "^vmhad: group.conf: \[daemon\] ipc_group: group 'vmha-test-no-such-group' does not exist on this host" \
+    group.out "-t names the missing group"
+tap_ok "-t does not call such a file ok" bash -c '! grep -q ": ok" group.out'
+# At start too, before anything else is done: no state directory made,
+# no wait for the (missing) heartbeat device.
+printf '[heartbeat]\ndevice = /dev/disk/by-id/vmha-test-no-such-device\n[daemon]\nipc_group = vmha-test-no-such-group\nstate_dir = %s/state\n' \
+    "$work" >group-start.conf
+timeout --signal=KILL 10 "$vmhad" -c group-start.conf >start.out 2>&1
+tap_status 1 "vmhad does not start with an ipc_group that does not exist" \
+    timeout --signal=KILL 10 "$vmhad" -c group-start.conf
+tap_grep "^vmhad: group-start.conf: \[daemon\] ipc_group: group 'vmha-test-no-such-group' does not exist" start.out \
+    "and says why on stderr"
+tap_ok "and makes no state directory" test ! -e "$work/state"
+printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = root\n' >root.conf
+tap_status 0 "-t takes an ipc_group that exists" check root root.conf
+
 # --- sections ---
 printf '[heartbeat]\ndevice = /dev/sdb\n[bogus]\n' >empty-section.conf
 tap_status 1 "-t refuses an unknown section without keys" check empty empty-section.conf

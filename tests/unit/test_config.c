@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <grp.h>
 
 #include "daemon/config.h"
 
@@ -265,6 +266,42 @@ static void test_vm_memory_has_the_one_memory_limit(void **state) {
                      "/etc/vmha/vmha.conf:4: [daemon] vm_memory_mib: '0' is not a whole number in 1..16777216");
 }
 
+/* A group the file names must exist on this host: a typo must not quietly
+ * leave only root able to use haadm. */
+static void test_an_ipc_group_that_does_not_exist_is_an_error(void **state) {
+        struct vmha_config c;
+        gid_t gid = 4242;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = root\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_true(c.ipc_group_set);
+        assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), 0);
+        assert_int_equal(gid, 0);
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[daemon]\n"
+                                                  "ipc_group = vmha-test-no-such-group\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        gid = 4242;
+        assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), -ENOENT);
+        assert_string_equal(err, "vmha.conf: [daemon] ipc_group: group 'vmha-test-no-such-group' does not exist on "
+                                 "this host (create it, or name an existing group)");
+        assert_int_equal(gid, 4242);
+
+        /* The default names no group the administrator chose: a missing
+         * "vmha" leaves haadm to root, with a warning. */
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)), 0);
+        assert_false(c.ipc_group_set);
+        if (getgrnam("vmha")) {
+                assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), 0);
+        } else {
+                assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), 1);
+                assert_string_equal(err, "vmha.conf: ipc_group is not set and its default group 'vmha' does not "
+                                         "exist on this host: only root may use haadm");
+        }
+}
+
 static void test_device_names_follow_the_shared_rule(void **state) {
         struct vmha_config c;
 
@@ -369,6 +406,7 @@ int main(void) {
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
                 cmocka_unit_test(test_vm_memory_has_the_one_memory_limit),
+                cmocka_unit_test(test_an_ipc_group_that_does_not_exist_is_an_error),
                 cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
                 cmocka_unit_test(test_load_reads_only_a_regular_file),
                 cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),
