@@ -89,6 +89,16 @@ tap_grep '^  emergency .*\[--config FILE\]' emergency.txt "haadm --help lists em
 tap_grep '^  VMHA_CONFIG .*haadm emergency' help.txt "haadm --help names the VMHA_CONFIG variable"
 "$haadm" emergency --help >emhelp.txt 2>&1
 tap_grep '^--config FILE .*\$VMHA_CONFIG' emhelp.txt "haadm emergency --help says --config overrides VMHA_CONFIG"
+{ tr '\n' ' ' <emhelp.txt | tr -s ' '; echo; } >emhelp.flat
+tap_grep 'its driver supports magic close, or is loaded with nowayout=1' emhelp.flat \
+    "haadm emergency --help says which watchdog vmhad takes"
+tap_grep "never writes the magic character 'V' to a device it refuses" emhelp.flat \
+    "and that a refusal never writes the magic character"
+tap_grep 'no magic close, no nowayout: the close stops the timer' emhelp.flat \
+    "and that a driver without either is stopped by the refusing close"
+tap_grep 'keeps running with the timeout the device holds; nothing feeds it, and it resets this host' emhelp.flat \
+    "and that any other refused device keeps running and resets the host"
+tap_grep 'once per start: fix the driver, then restart vmhad' emhelp.flat "and what to do"
 "$haadm" host --help >hosthelp.txt 2>&1
 tap_grep 'fence .*poison pill' hosthelp.txt "haadm host --help says what fence does"
 tap_grep '\[--yes \| -y\]' hosthelp.txt "and lists -y"

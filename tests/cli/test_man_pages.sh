@@ -158,6 +158,16 @@ else
     fi
 fi
 
+# ---- what a refused watchdog does, where the operator looks ----
+for page in haadm.8 vmhad.8; do
+    for phrase in "magic close" "nowayout=1" "/sys/class/watchdog/NAME/nowayout" "never writes the magic character" \
+        "the timeout the device holds" "resets the host within that timeout"; do
+        grep -qF -- "$phrase" "$work/$page.flat" || echo "no '$phrase'" >>"$work/$page.wd"
+    done
+    [ ! -s "$work/$page.wd" ]
+    _tap_result $? "$page says why vmhad refuses a watchdog and what the refused device does" "$work/$page.wd"
+done
+
 # ---- vmhad.8 against vmhad's usage ----
 if [ ! -x "$vmhad" ]; then
     fail "the built vmhad is there to read its usage" "$vmhad is missing: run make first"
