@@ -9,14 +9,18 @@
  * comment could become a setting) and checks every [section] header, even
  * of a section with no keys. Duplicate keys, unknown sections and unknown
  * keys are errors too: a typo in an HA configuration must not silently
- * fall back to a default.
+ * fall back to a default. So are the keys of what this version does not
+ * have yet (the VM drivers, live migration): a key that is read but does
+ * nothing would let an administrator believe it is in force.
  */
 #include "daemon/config.h"
 #include "heartbeat/disk_device.h"
+#include "planner/planner.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -94,6 +98,7 @@ static int parse_timeout(struct vmha_config *c, const char *v, char *msg, size_t
                 return -EINVAL;
         }
         c->timeout_ms = ms;
+        c->timeout_set = true;
         return 0;
 }
 
@@ -106,28 +111,12 @@ static int parse_tiebreak(struct vmha_config *c, const char *v, char *msg, size_
         return copy_string(c->tiebreak_target, sizeof(c->tiebreak_target), v, msg, len);
 }
 
-static int parse_driver(struct vmha_config *c, const char *v, char *msg, size_t len) {
-        if (strcmp(v, "xen") == 0)
-                c->driver = VMHA_DRIVER_XEN;
-        else if (strcmp(v, "sim") == 0)
-                c->driver = VMHA_DRIVER_SIM;
-        else {
-                snprintf(msg, len, "unknown driver '%s' (expected xen or sim)", v);
-                return -EINVAL;
-        }
-        return 0;
-}
-
 static int parse_absolute(char *dst, size_t dst_len, const char *v, char *msg, size_t len) {
         if (v[0] != '/') {
                 snprintf(msg, len, "'%s' is not an absolute path", v);
                 return -EINVAL;
         }
         return copy_string(dst, dst_len, v, msg, len);
-}
-
-static int parse_sim_dir(struct vmha_config *c, const char *v, char *msg, size_t len) {
-        return parse_absolute(c->sim_dir, sizeof(c->sim_dir), v, msg, len);
 }
 
 static int parse_state_dir(struct vmha_config *c, const char *v, char *msg, size_t len) {
@@ -145,7 +134,10 @@ static int parse_group(struct vmha_config *c, const char *v, char *msg, size_t l
                         snprintf(msg, len, "'%s' is not a valid group name", v);
                         return -EINVAL;
                 }
-        return copy_string(c->ipc_group, sizeof(c->ipc_group), v, msg, len);
+        if (copy_string(c->ipc_group, sizeof(c->ipc_group), v, msg, len) < 0)
+                return -EINVAL;
+        c->ipc_group_set = true;
+        return 0;
 }
 
 static int parse_fence_action(struct vmha_config *c, const char *v, char *msg, size_t len) {
@@ -185,17 +177,9 @@ static int parse_max_fences(struct vmha_config *c, const char *v, char *msg, siz
 
 static int parse_vm_memory(struct vmha_config *c, const char *v, char *msg, size_t len) {
         unsigned long n;
-        int r = parse_uint_range(v, 1, 16ul * 1024 * 1024 * 1024, &n, msg, len);
+        int r = parse_uint_range(v, 1, PLAN_MAX_VM_MEMORY_MIB, &n, msg, len);
         if (r == 0)
                 c->vm_memory_mib = n;
-        return r;
-}
-
-static int parse_migration_port(struct vmha_config *c, const char *v, char *msg, size_t len) {
-        unsigned long n;
-        int r = parse_uint_range(v, 1, 65535, &n, msg, len);
-        if (r == 0)
-                c->migration_port = (uint16_t)n;
         return r;
 }
 
@@ -207,18 +191,37 @@ static const struct {
         { "heartbeat", "device", parse_device },
         { "heartbeat", "timeout", parse_timeout },
         { "network", "tiebreak_target", parse_tiebreak },
-        { "network", "migration_port", parse_migration_port },
-        { "daemon", "driver", parse_driver },
         { "daemon", "ipc_group", parse_group },
         { "daemon", "state_dir", parse_state_dir },
         { "daemon", "vm_memory_mib", parse_vm_memory },
         { "fence", "watchdog_device", parse_watchdog },
         { "fence", "action", parse_fence_action },
         { "fence", "max_fences_per_hour", parse_max_fences },
-        { "sim", "vm_dir", parse_sim_dir },
 };
 #define N_KEYS (sizeof(key_table) / sizeof(key_table[0]))
 _Static_assert(N_KEYS <= 8 * sizeof(unsigned), "seen bitmap");
+
+/* What a later version will read, refused by this one with the reason. A
+ * NULL key stands for the whole section. */
+static const struct {
+        const char *section;
+        const char *key;
+        const char *why;
+} unsupported_table[] = {
+        { "network", "migration_port", "it migrates no VM" },
+        { "daemon", "driver", "it has no VM driver" },
+        { "sim", NULL, "it has no VM driver, sim included" },
+};
+
+/* The reason this version refuses [section] key (key NULL: the section),
+ * or NULL when it does not. */
+static const char *unsupported(const char *section, const char *key) {
+        for (size_t i = 0; i < sizeof(unsupported_table) / sizeof(unsupported_table[0]); i++)
+                if (strcmp(section, unsupported_table[i].section) == 0 &&
+                    (!unsupported_table[i].key || (key && strcmp(key, unsupported_table[i].key) == 0)))
+                        return unsupported_table[i].why;
+        return NULL;
+}
 
 static void set_error(struct parse_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_error(struct parse_ctx *ctx, const char *fmt, ...) {
@@ -264,6 +267,11 @@ static int handler(void *user, const char *section, const char *name, const char
                 return 0;
         snprintf(value, sizeof(value), "%s", raw);
         strip_inline_comment(value);
+        if (unsupported(section, name)) {
+                set_error(ctx, "[%s] %s: not supported by this version (%s); remove the line", section, name,
+                          unsupported(section, name));
+                return 0;
+        }
         if (!section_known(section)) {
                 set_error(ctx, "unknown section [%s]", section);
                 return 0;
@@ -295,7 +303,10 @@ static void check_section_header(struct parse_ctx *ctx, const char *line) {
                 return;
         char name[VMHA_CONFIG_LINE_MAX + 1];
         snprintf(name, sizeof(name), "%.*s", (int)(close - open - 1), open + 1);
-        if (!section_known(name))
+        if (unsupported(name, NULL))
+                set_error(ctx, "[%s]: not supported by this version (%s); remove the section", name,
+                          unsupported(name, NULL));
+        else if (!section_known(name))
                 set_error(ctx, "unknown section [%s]", name);
 }
 
@@ -329,12 +340,10 @@ static char *read_line(char *str, int num, void *stream) {
 void vmha_config_defaults(struct vmha_config *cfg) {
         memset(cfg, 0, sizeof(*cfg));
         cfg->timeout_ms = 5000;
-        cfg->driver = VMHA_DRIVER_XEN;
         snprintf(cfg->ipc_group, sizeof(cfg->ipc_group), "vmha");
         snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/vmha");
         cfg->fence_action = VMHA_FENCE_REBOOT;
         cfg->max_fences_per_hour = 2;
-        cfg->migration_port = 8477;
 }
 
 /* Cross-key checks once the whole file is read. */
@@ -342,10 +351,6 @@ static int finish(struct parse_ctx *ctx, const char *name, struct vmha_config *c
                   size_t err_len) {
         if (!ctx->cfg.heartbeat_device[0]) {
                 snprintf(err, err_len, "%s: [heartbeat] device is required", name);
-                return -EINVAL;
-        }
-        if (ctx->cfg.driver == VMHA_DRIVER_SIM && !ctx->cfg.sim_dir[0]) {
-                snprintf(err, err_len, "%s: [sim] vm_dir is required with driver = sim", name);
                 return -EINVAL;
         }
         *cfg = ctx->cfg;
@@ -480,8 +485,34 @@ int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_
         return r;
 }
 
-const char *vmha_driver_name(enum vmha_driver d) {
-        return d == VMHA_DRIVER_SIM ? "sim" : "xen";
+int vmha_config_ipc_gid(const struct vmha_config *cfg, const char *name, gid_t *gid, char *err, size_t err_len) {
+        struct group gr, *found = NULL;
+        char buf[16384];
+        int r;
+
+        r = getgrnam_r(cfg->ipc_group, &gr, buf, sizeof(buf), &found);
+        if (r == 0 && found) {
+                *gid = found->gr_gid;
+                return 0;
+        }
+        if (!cfg->ipc_group_set) {
+                snprintf(err, err_len, "%s: ipc_group is not set and its default group '%s' does not exist on "
+                                       "this host: only root may use haadm",
+                         name, cfg->ipc_group);
+                return 1;
+        }
+        if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+                snprintf(err, err_len, "%s: [daemon] ipc_group: group '%s' does not exist on this host (create it, "
+                                       "or name an existing group)",
+                         name, cfg->ipc_group);
+        else
+                snprintf(err, err_len, "%s: [daemon] ipc_group: cannot look up group '%s': %s", name, cfg->ipc_group,
+                         strerror(r));
+        return r == 0 ? -ENOENT : -r;
+}
+
+bool vmha_config_timeout_differs(const struct vmha_config *cfg, uint32_t region_timeout_ms) {
+        return cfg->timeout_set && cfg->timeout_ms != region_timeout_ms;
 }
 
 const char *vmha_fence_action_name(enum vmha_fence_action a) {

@@ -1,8 +1,9 @@
 /* vmha.conf: the daemon's local configuration (INI, read with inih).
  *
  * The file names this host's view of the pool's fixed resources: the
- * heartbeat device, the pool's timeout, the tiebreak target, the VM driver,
- * the watchdog and who may talk to the daemon. Everything that changes at
+ * heartbeat device, the pool's timeout, the tiebreak target, the watchdog
+ * and who may talk to the daemon. The keys of the VM drivers and of live
+ * migration are refused until this version has them. Everything that changes at
  * run time (protected VMs, priorities, maintenance) is replicated state,
  * not configuration. A bad file is refused whole, with the file, line and
  * key of the first problem; the daemon does not start on it. Comments start
@@ -12,15 +13,12 @@
 #pragma once
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define VMHA_CONFIG_PATH "/etc/vmha/vmha.conf"
-
-enum vmha_driver {
-        VMHA_DRIVER_XEN,
-        VMHA_DRIVER_SIM,
-};
 
 enum vmha_fence_action {
         VMHA_FENCE_REBOOT,      /* reboot(RB_AUTOBOOT) */
@@ -30,15 +28,14 @@ enum vmha_fence_action {
 struct vmha_config {
         char heartbeat_device[PATH_MAX];        /* path, LABEL=, UUID=, PARTUUID=, PARTLABEL= */
         uint32_t timeout_ms;                    /* 2000..600000, default 5000 */
+        bool timeout_set;                       /* the file sets timeout, to any value */
         char tiebreak_target[64];               /* IPv4/IPv6 address, or empty */
-        enum vmha_driver driver;
-        char sim_dir[PATH_MAX];                 /* sim driver: shared VM disk directory */
         char ipc_group[64];                     /* group allowed to use haadm, besides root */
+        bool ipc_group_set;                     /* the file names ipc_group */
         char state_dir[PATH_MAX];               /* /var/lib/vmha */
         char watchdog_device[PATH_MAX];         /* empty: /dev/watchdog0, then /dev/watchdog */
         enum vmha_fence_action fence_action;
         uint32_t max_fences_per_hour;           /* damping; default 2 */
-        uint16_t migration_port;                /* default 8477 */
         uint64_t vm_memory_mib;                 /* memory this host offers VMs; 0: unknown */
 };
 
@@ -68,5 +65,18 @@ int vmha_config_parse_string(const char *text, const char *name, struct vmha_con
  * haadm's --timeout both read seconds with it. */
 int vmha_seconds_parse(const char *s, uint32_t *ms);
 
-const char *vmha_driver_name(enum vmha_driver d);
+/* The ipc_group's id, looked up on this host (what the parser cannot
+ * tell). Returns 0 and *gid when the group exists. When it does not, or
+ * cannot be looked up: -ENOENT (or -errno) with an error in err if the
+ * file names the group, so that vmhad -t and the start refuse it; 1 with
+ * a warning in err if only the default ("vmha") is missing, and then only
+ * root may use haadm. name is the file's name for the messages. */
+int vmha_config_ipc_gid(const struct vmha_config *cfg, const char *name, gid_t *gid, char *err, size_t err_len);
+
+/* Does the file's timeout disagree with the heartbeat region's, which is
+ * the pool's and wins? Only a timeout the file sets counts, and it counts
+ * whatever its value: "timeout = 5" against a 10 s region disagrees,
+ * although 5 s is the default. */
+bool vmha_config_timeout_differs(const struct vmha_config *cfg, uint32_t region_timeout_ms);
+
 const char *vmha_fence_action_name(enum vmha_fence_action a);

@@ -168,7 +168,7 @@ static int parse_arg(struct ipc_request *req, const char *key, json_object *v, c
                 return r;
         }
         if (strcmp(key, "memory_mib") == 0) {
-                r = get_int(v, key, 1, (int64_t)1 << 32, &n, err);
+                r = get_int(v, key, 1, (int64_t)PLAN_MAX_VM_MEMORY_MIB, &n, err);
                 req->has_memory = r == 0;
                 req->memory_mib = (uint64_t)n;
                 return r;

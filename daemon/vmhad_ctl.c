@@ -5,7 +5,9 @@
  */
 #include "daemon/vmhad.h"
 
+#include "core/hastate.h"
 #include "daemon/cluster.h"
+#include "planner/planner.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -97,6 +99,11 @@ static const struct hastate_vm *vm_by_name(struct vmhad *d, const char *name) {
                         return &node_state(d->node)->vms[i];
         return NULL;
 }
+
+/* haadm, vmha.conf and the control protocol check a VM's memory against
+ * the planner's limit; the replicated state must hold every value they
+ * take, and refuse none of them. */
+_Static_assert(PLAN_MAX_VM_MEMORY_MIB == HASTATE_MAX_MEMORY_MIB, "one VM memory limit");
 
 /* Builds the replicated message for a change request. Returns 0, or a
  * negative errno with a message for the administrator in err. */
@@ -361,14 +368,7 @@ int vmhad_ctl_start(struct vmhad *d) {
                 .dispatch_mod = loop_dispatch_mod,
                 .dispatch_del = loop_dispatch_del,
         };
-        struct group *g = getgrnam(d->cfg.ipc_group);
-
-        if (g) {
-                d->ipc_gid = g->gr_gid;
-                d->ipc_gid_known = true;
-        } else {
-                qb_log(LOG_WARNING, "ipc_group %s does not exist: only root may use haadm", d->cfg.ipc_group);
-        }
+        /* d->ipc_gid was looked up at start (vmha_config_ipc_gid()). */
         d->ipcs = qb_ipcs_create(IPC_SERVICE_NAME, 0, QB_IPC_SHM, &handlers);
         if (!d->ipcs)
                 return -errno;

@@ -181,11 +181,13 @@ static int start_disk(struct vmhad *d, struct disk_region *reg) {
 }
 
 static const char usage_text[] =
-        "usage: vmhad [-c CONFIG] [-f] [-v]\n"
+        "usage: vmhad [-c FILE] [-f] [-v] [-t]\n"
+        "       vmhad -h\n"
         "  -c, --config FILE  configuration file (default " VMHA_CONFIG_PATH ")\n"
         "  -f, --foreground   log to stderr as well (systemd runs it in the foreground anyway)\n"
         "  -v, --verbose      debug logging\n"
-        "  -t, --check-config check the configuration and exit\n";
+        "  -t, --check-config check the configuration and exit\n"
+        "  -h, --help         print this usage and exit\n";
 
 static void setup_logging(bool foreground, bool verbose) {
         qb_log_init("vmhad", LOG_DAEMON, verbose ? LOG_DEBUG : LOG_INFO);
@@ -244,12 +246,23 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "vmhad: %s\n", err);
                 return 1;
         }
+        /* Who may use haadm is decided now, by the group as it is at start. */
+        r = vmha_config_ipc_gid(&d->cfg, d->config_path, &d->ipc_gid, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "vmhad: %s\n", err);
+                return 1;
+        }
+        d->ipc_gid_known = r == 0;
         if (check_only) {
+                if (!d->ipc_gid_known)
+                        fprintf(stderr, "vmhad: warning: %s\n", err);
                 printf("%s: ok\n", d->config_path);
                 return 0;
         }
 
         setup_logging(foreground, verbose);
+        if (!d->ipc_gid_known)
+                qb_log(LOG_WARNING, "%s", err);
         mkdir(d->cfg.state_dir, 0700);
         if (sd_watchdog_enabled(0, &d->sd_watchdog_usec) <= 0)
                 d->sd_watchdog_usec = 0;
@@ -269,7 +282,7 @@ int main(int argc, char **argv) {
         }
         d->sb = reg->sb;
         vmhad_check_cluster_uuid(d);
-        if (d->cfg.timeout_ms != 5000 && d->cfg.timeout_ms != d->sb.timeout_ms)
+        if (vmha_config_timeout_differs(&d->cfg, d->sb.timeout_ms))
                 qb_log(LOG_WARNING, "vmha.conf's timeout (%u ms) differs from the heartbeat region's "
                                     "(%u ms); the region's is the pool's and is used",
                        d->cfg.timeout_ms, d->sb.timeout_ms);

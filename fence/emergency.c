@@ -26,8 +26,14 @@ static const struct {
                 "Corosync is not running or not configured, so this host has no membership or quorum. "
                 "Start it (systemctl start corosync) and check corosync.conf.", false },
         [EMERGENCY_WATCHDOG] = { "watchdog-unavailable",
-                "No watchdog device, or it cannot hold the pool's timeout. Without it a frozen host could "
-                "not be fenced. Load the hardware's watchdog driver (iTCO_wdt, ipmi_watchdog, xen_wdt).", false },
+                "No usable watchdog device: none exists, another program holds it, or vmhad refused it (the "
+                "detail says why). Without it a frozen host could not be fenced. vmhad refuses a driver that "
+                "stops its timer on close unless it supports magic close or is loaded with nowayout=1 (a crash "
+                "of vmhad would disarm the host), and a device that cannot hold the pool's timeout exactly. A "
+                "refused device whose timer outlives a close (magic close or nowayout) keeps running, because "
+                "vmhad never writes the magic character on a refusal, and resets this host when it expires. "
+                "Load a suitable driver (iTCO_wdt, ipmi_watchdog, xen_wdt; nowayout=1 where it lacks magic "
+                "close), then restart vmhad: it opens the watchdog once per start.", false },
         [EMERGENCY_MAILBOX_FENCE] = { "unacknowledged-fence",
                 "This host's mailbox holds a FENCE from the master that it never acknowledged. The master "
                 "clears it when the host rejoins; otherwise check 'haadm status' on another host and run "

@@ -18,7 +18,7 @@ enum emergency_cause {
         EMERGENCY_DISK_CORRUPT,         /* no valid superblock */
         EMERGENCY_DISK_OTHER_CLUSTER,   /* the superblock belongs to another cluster */
         EMERGENCY_COROSYNC_DOWN,        /* corosync not running or not configured */
-        EMERGENCY_WATCHDOG,             /* no watchdog, or it cannot hold the timeout */
+        EMERGENCY_WATCHDOG,             /* no watchdog, or vmhad refused it (watchdog_open()) */
         EMERGENCY_MAILBOX_FENCE,        /* an unacknowledged FENCE in this host's mailbox */
         EMERGENCY_FENCE_LOOP,           /* too many self-fences within an hour */
         EMERGENCY_DAEMON_DOWN,          /* vmhad is not running or does not answer */

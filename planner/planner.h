@@ -29,6 +29,13 @@
 /* The ranges of the replicated settings. haadm's options, vmhad's control
  * requests and haadm plan's input all check them against these, so a value
  * one accepts the others accept too. */
+/* The most memory a VM may have, and a host may offer VMs, in MiB (16 TiB):
+ * vmha.conf's vm_memory_mib, haadm vm set --memory, vmhad's vm_set request
+ * and haadm plan's memory_mib and --grow. The replicated HA state holds no
+ * more for a VM (HASTATE_MAX_MEMORY_MIB, checked equal where vmhad applies
+ * changes). PLAN_MAX_MEMORY_MIB above is only the library's bound against
+ * overflow. */
+#define PLAN_MAX_VM_MEMORY_MIB (UINT64_C(16) * 1024 * 1024)
 #define PLAN_MAX_FAILURES_TO_TOLERATE 254       /* a pool has at most 255 hosts */
 #define PLAN_MAX_START_DELAY_S 3600
 #define PLAN_MIN_ORDER (-1000000)

@@ -2,6 +2,8 @@
  * groups; each group parses its own options and prints its own help. */
 #include "tools/haadm.h"
 
+#include "daemon/config.h"
+
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,15 +28,20 @@ static const char usage_text[] =
         "              [--start-delay SECONDS] [--memory MiB] [--config PATH]\n"
         "  vm list [--json] | vm remove NAME\n"
         "  host maintenance HOST on|off\n"
-        "  host fence HOST [--yes]\n"
-        "  emergency [--clear] [--json]\n"
+        "  host fence HOST [--yes | -y]\n"
+        "                        poison pill: tell HOST through its mailbox to fence itself;\n"
+        "                        asks for confirmation unless --yes (or -y) is given\n"
+        "  emergency [--clear] [--json] [--config FILE]\n"
         "                        is this host in emergency mode, and why (works without vmhad);\n"
         "                        also 'haadm host-is-in-emergency-mode'\n"
-        "                        poison pill: tell HOST through its mailbox to fence itself\n"
         "\n"
         "DEVICE is a path, or LABEL=..., UUID=..., PARTUUID=... or PARTLABEL=... (resolved\n"
         "with libblkid).\n"
         "Run 'haadm COMMAND --help' for a command's options.\n"
+        "\n"
+        "Environment:\n"
+        "  VMHA_CONFIG           the vmha.conf that 'haadm emergency' reads when --config\n"
+        "                        is not given (default " VMHA_CONFIG_PATH ")\n"
         "\n"
         "Exit status: 0 success, 1 negative answer (corrupt data, refused change),\n"
         "2 usage or I/O error, 3 vmhad not running.\n";

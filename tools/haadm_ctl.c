@@ -311,8 +311,10 @@ static int vm_set(int argc, char **argv) {
                         req.start_delay_s = (uint32_t)v;
                         break;
                 case 'm':
-                        if (parse_long(optarg, 1, 16L * 1024 * 1024, &v) < 0)
-                                return haadm_usage_error("vm set: --memory must be a number of MiB, not '%s'", optarg);
+                        if (parse_long(optarg, 1, (long)PLAN_MAX_VM_MEMORY_MIB, &v) < 0)
+                                return haadm_usage_error("vm set: --memory must be a whole number of MiB in 1..%llu "
+                                                         "(16 TiB), not '%s'",
+                                                         (unsigned long long)PLAN_MAX_VM_MEMORY_MIB, optarg);
                         req.has_memory = true;
                         req.memory_mib = (uint64_t)v;
                         break;
@@ -391,7 +393,10 @@ int haadm_vm_main(int argc, char **argv) {
 
 static const char host_usage[] =
         "usage: haadm host maintenance HOST on|off\n"
-        "       haadm host fence HOST [--yes]\n";
+        "       haadm host fence HOST [--yes | -y]\n"
+        "maintenance  put HOST into maintenance (on) or take it out (off)\n"
+        "fence        write a poison pill into HOST's mailbox: it fences itself within a\n"
+        "             disk interval; --yes (or -y) skips the confirmation on the terminal\n";
 
 /* haadm host fence: a poison pill by hand, after confirmation. */
 static int host_fence(int argc, char **argv) {

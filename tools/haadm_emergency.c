@@ -518,7 +518,24 @@ int haadm_emergency_main(int argc, char **argv) {
                              "       haadm host-is-in-emergency-mode [--json]\n"
                              "Tells whether this host is in emergency mode and why, even when vmhad is down.\n"
                              "Exit status: 1 in emergency mode, 0 not, 2 when it cannot tell.\n"
-                             "--clear re-checks and clears the causes that need an administrator's word.");
+                             "--clear          re-check, then clear the causes only an administrator may end\n"
+                             "--json           one JSON object instead of text\n"
+                             "--config FILE    the vmha.conf to read (default: $VMHA_CONFIG, else\n"
+                             "                 " VMHA_CONFIG_PATH ")\n"
+                             "\n"
+                             "watchdog-unavailable: vmhad needs a watchdog whose timer outlives a close that\n"
+                             "vmhad did not choose (a crash, a SIGKILL): its driver supports magic close, or\n"
+                             "is loaded with nowayout=1 (read from /sys/class/watchdog/NAME/nowayout; where\n"
+                             "sysfs does not show it, it counts as not set). vmhad refuses any other device,\n"
+                             "and one that cannot set the pool's timeout, hold it exactly, or be fed. It\n"
+                             "never writes the magic character 'V' to a device it refuses (the timer may\n"
+                             "guard guests an earlier vmhad left running), so what the refusing close does\n"
+                             "is the driver's:\n"
+                             "  - no magic close, no nowayout: the close stops the timer; nothing runs on;\n"
+                             "  - magic close or nowayout (even one sysfs does not show): the timer, running\n"
+                             "    since the open, keeps running with the timeout the device holds; nothing\n"
+                             "    feeds it, and it resets this host within that timeout.\n"
+                             "vmhad opens the watchdog once per start: fix the driver, then restart vmhad.");
                         return HAADM_EXIT_OK;
                 default:
                         return haadm_option_error("emergency", "emergency", opt, argv);

@@ -373,8 +373,9 @@ static int parse_change(const struct plan_pool *pool, int opt, const char *arg, 
                 *sep = '\0';
                 errno = 0;
                 unsigned long long mib = strtoull(sep + 1, &end, 10);
-                if (errno || *end || sep[1] == '-' || mib > PLAN_MAX_MEMORY_MIB)
-                        r = haadm_usage_error("--grow: memory must be a whole number of MiB, not '%s'", sep + 1);
+                if (errno || *end || sep[1] == '-' || mib > PLAN_MAX_VM_MEMORY_MIB)
+                        r = haadm_usage_error("--grow: memory must be a whole number of MiB in 0..%llu (16 TiB), "
+                                              "not '%s'", (unsigned long long)PLAN_MAX_VM_MEMORY_MIB, sep + 1);
                 else if (plan_pool_find_vm(pool, copy, &c->vm) < 0)
                         r = haadm_usage_error("--grow: unknown VM \"%s\"", copy);
                 c->memory_mib = mib;

@@ -151,7 +151,7 @@ static int get_memory(struct ctx *c, struct json_object *obj, const char *path, 
         if (!json_object_object_get_ex(obj, "memory_mib", &v))
                 return fail(c, "%s: missing \"memory_mib\"", path);
         int64_t x;
-        int r = get_int(c, v, p, 0, (int64_t)PLAN_MAX_MEMORY_MIB, "memory (MiB)", &x);
+        int r = get_int(c, v, p, 0, (int64_t)PLAN_MAX_VM_MEMORY_MIB, "memory (MiB)", &x);
         if (r < 0)
                 return r;
         *ret = (uint64_t)x;

@@ -75,6 +75,34 @@ disk dump --help
 plan --help
 COMMANDS
 
+# --- haadm --help: each description under its own command, every option listed ---
+"$haadm" --help >help.txt 2>&1
+entry() {   # entry CMD: CMD's lines in the Commands list, description included
+    awk -v cmd="$1" '/^$/ { on = 0 } /^  [a-z]/ { on = index($0, "  " cmd " ") == 1 } on { print }' help.txt
+}
+entry "host fence" >fence.txt
+entry "emergency" >emergency.txt
+tap_grep 'poison pill' fence.txt "haadm --help describes the poison pill under host fence"
+tap_ok "and not under emergency" bash -c '! grep -q poison emergency.txt'
+tap_grep '\[--yes \| -y\]' fence.txt "haadm --help lists host fence's -y"
+tap_grep '^  emergency .*\[--config FILE\]' emergency.txt "haadm --help lists emergency --config"
+tap_grep '^  VMHA_CONFIG .*haadm emergency' help.txt "haadm --help names the VMHA_CONFIG variable"
+"$haadm" emergency --help >emhelp.txt 2>&1
+tap_grep '^--config FILE .*\$VMHA_CONFIG' emhelp.txt "haadm emergency --help says --config overrides VMHA_CONFIG"
+{ tr '\n' ' ' <emhelp.txt | tr -s ' '; echo; } >emhelp.flat
+tap_grep 'its driver supports magic close, or is loaded with nowayout=1' emhelp.flat \
+    "haadm emergency --help says which watchdog vmhad takes"
+tap_grep "never writes the magic character 'V' to a device it refuses" emhelp.flat \
+    "and that a refusal never writes the magic character"
+tap_grep 'no magic close, no nowayout: the close stops the timer' emhelp.flat \
+    "and that a driver without either is stopped by the refusing close"
+tap_grep 'keeps running with the timeout the device holds; nothing feeds it, and it resets this host' emhelp.flat \
+    "and that any other refused device keeps running and resets the host"
+tap_grep 'once per start: fix the driver, then restart vmhad' emhelp.flat "and what to do"
+"$haadm" host --help >hosthelp.txt 2>&1
+tap_grep 'fence .*poison pill' hosthelp.txt "haadm host --help says what fence does"
+tap_grep '\[--yes \| -y\]' hosthelp.txt "and lists -y"
+
 # --- an option without its value says so ---
 refused "vm set names the option that needs a value" "vm set: option --order needs a value" vm set vm1 --order
 refused "pool set names the option that needs a value" "pool set: option --failures-to-tolerate needs a value" \
@@ -91,6 +119,10 @@ refused "vm set refuses a start delay beyond 3600 s" "--start-delay must be 0..3
     vm set vm1 --start-delay 3601
 refused "vm set refuses an order beyond 1000000" "--order must be a whole number in -1000000..1000000" \
     vm set vm1 --order 1000001
+refused "vm set refuses memory beyond 16 TiB" "--memory must be a whole number of MiB in 1..16777216 (16 TiB), not '16777217'" \
+    vm set vm1 --memory 16777217
+refused "vm set refuses no memory" "--memory must be a whole number of MiB in 1..16777216 (16 TiB), not '0'" \
+    vm set vm1 --memory 0
 
 # --- vm set with nothing to change is refused, not sent ---
 refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1

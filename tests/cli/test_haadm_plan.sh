@@ -251,7 +251,15 @@ usage_error "a start delay beyond 3600 s is rejected, as vm set does" \
 lax order '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "order": -1000001}]}\n'
 usage_error "an order beyond -1000000..1000000 is rejected, as vm set does" \
     'vms[0].order: the order must be between -1000000 and 1000000 (got -1000001)' plan --input "$tmp/order.json"
-lax limits '{"failures_to_tolerate": 254, "hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 1, "start_delay_s": 3600, "order": 1000000}]}\n'
+lax vmmem '{"hosts": [{"name": "h1", "memory_mib": 1024}], "vms": [{"name": "v", "memory_mib": 16777217}]}\n'
+usage_error "a VM's memory beyond 16 TiB is rejected, as vm set does" \
+    'vms[0].memory_mib: memory (MiB) must be between 0 and 16777216 (got 16777217)' plan --input "$tmp/vmmem.json"
+lax hostmem '{"hosts": [{"name": "h1", "memory_mib": 17179869184}], "vms": []}\n'
+usage_error "a host's memory beyond 16 TiB is rejected, as vmha.conf does" \
+    'hosts[0].memory_mib: memory (MiB) must be between 0 and 16777216 (got 17179869184)' plan --input "$tmp/hostmem.json"
+usage_error "--grow beyond 16 TiB is rejected" "--grow: memory must be a whole number of MiB in 0..16777216 (16 TiB), not '16777217'" \
+    plan --input "$FIX/pool.json" --grow vm-a=16777217
+lax limits '{"failures_to_tolerate": 254, "hosts": [{"name": "h1", "memory_mib": 16777216}], "vms": [{"name": "v", "memory_mib": 16777216, "start_delay_s": 3600, "order": 1000000}]}\n'
 json_ok "the largest values vm set and pool set take are taken" 'd["target"] == 254' \
     plan --input "$tmp/limits.json" --json
 

@@ -22,6 +22,20 @@ check() {
     timeout 10 "$vmhad" -t -c "$2" >"$1.out" 2>&1
 }
 
+# --- the usage lists every option, -h included ---
+for o in -h --help; do
+    "$vmhad" "$o" >help.out 2>help.err
+    tap_status 0 "vmhad $o exits 0" "$vmhad" "$o"
+    tap_ok "vmhad $o prints the usage on stdout only" bash -c '[ -s help.out ] && [ ! -s help.err ]'
+done
+tap_grep '^       vmhad -h$' help.out "the usage's synopsis has vmhad -h"
+tap_grep '^  -h, --help ' help.out "the usage lists -h, --help"
+for o in -c -f -v -t; do
+    tap_grep "^usage: vmhad .*\\[$o[] ]" help.out "the usage's synopsis has $o"
+done
+"$vmhad" --bogus >bad.out 2>bad.err
+tap_ok "a bad option prints the usage on stderr, with -h" bash -c '[ ! -s bad.out ] && grep -q -- "-h, --help" bad.err'
+
 conf good.conf /dev/disk/by-id/scsi-hb
 tap_status 0 "a good file passes -t" check good good.conf
 tap_grep '^good.conf: ok$' good.out "-t says the file is ok"
@@ -50,6 +64,45 @@ conf rel.conf 'sdb'
 tap_status 1 "-t refuses a relative path" check rel rel.conf
 tap_grep "'sdb' is neither an absolute path nor LABEL=, UUID=, PARTUUID= or PARTLABEL=" rel.out \
     "-t says what a device name may be"
+
+# --- the shipped example passes as it is ---
+tap_status 0 "-t takes systemd/vmha.conf.example" check example "$srcdir/systemd/vmha.conf.example"
+
+# --- what this version lacks is refused, not read and ignored ---
+printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\n' >driver.conf
+tap_status 1 "-t refuses driver" check driver driver.conf
+tap_grep '^vmhad: driver.conf:4: \[daemon\] driver: not supported by this version \(it has no VM driver\); remove the line$' \
+    driver.out "-t says driver is not supported by this version"
+printf '[heartbeat]\ndevice = /dev/sdb\n[network]\nmigration_port = 8477\n' >port.conf
+tap_status 1 "-t refuses migration_port, even at its old default" check port port.conf
+tap_grep 'port.conf:4: \[network\] migration_port: not supported by this version \(it migrates no VM\)' port.out \
+    "-t says migration_port is not supported by this version"
+printf '[heartbeat]\ndevice = /dev/sdb\n[sim]\nvm_dir = /srv/simvms\n' >sim.conf
+tap_status 1 "-t refuses [sim] vm_dir" check sim sim.conf
+tap_grep 'sim.conf:3: \[sim\]: not supported by this version \(it has no VM driver, sim included\); remove the section' \
+    sim.out "-t says the [sim] section is not supported by this version"
+"$haadm" emergency --config driver.conf >hdriver.out 2>&1
+tap_grep '^emergency mode: cannot tell: driver.conf:4: \[daemon\] driver: not supported by this version' hdriver.out \
+    "haadm emergency refuses the same file for the same reason"
+
+# --- ipc_group: a group the file names must exist on this host ---
+printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = vmha-test-no-such-group\n' >group.conf
+tap_status 1 "-t refuses an ipc_group that does not exist" check group group.conf
+tap_grep "^vmhad: group.conf: \[daemon\] ipc_group: group 'vmha-test-no-such-group' does not exist on this host" \
+    group.out "-t names the missing group"
+tap_ok "-t does not call such a file ok" bash -c '! grep -q ": ok" group.out'
+# At start too, before anything else is done: no state directory made,
+# no wait for the (missing) heartbeat device.
+printf '[heartbeat]\ndevice = /dev/disk/by-id/vmha-test-no-such-device\n[daemon]\nipc_group = vmha-test-no-such-group\nstate_dir = %s/state\n' \
+    "$work" >group-start.conf
+timeout --signal=KILL 10 "$vmhad" -c group-start.conf >start.out 2>&1
+tap_status 1 "vmhad does not start with an ipc_group that does not exist" \
+    timeout --signal=KILL 10 "$vmhad" -c group-start.conf
+tap_grep "^vmhad: group-start.conf: \[daemon\] ipc_group: group 'vmha-test-no-such-group' does not exist" start.out \
+    "and says why on stderr"
+tap_ok "and makes no state directory" test ! -e "$work/state"
+printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = root\n' >root.conf
+tap_status 0 "-t takes an ipc_group that exists" check root root.conf
 
 # --- sections ---
 printf '[heartbeat]\ndevice = /dev/sdb\n[bogus]\n' >empty-section.conf

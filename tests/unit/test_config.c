@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <grp.h>
 
 #include "daemon/config.h"
 
@@ -25,14 +26,43 @@ static void test_minimal_file_gets_documented_defaults(void **state) {
                                                   sizeof(err)), 0);
         assert_string_equal(c.heartbeat_device, "LABEL=hb");
         assert_int_equal(c.timeout_ms, 5000);
-        assert_int_equal(c.driver, VMHA_DRIVER_XEN);
         assert_string_equal(c.ipc_group, "vmha");
         assert_string_equal(c.state_dir, "/var/lib/vmha");
         assert_string_equal(c.watchdog_device, "");
         assert_int_equal(c.fence_action, VMHA_FENCE_REBOOT);
         assert_int_equal(c.max_fences_per_hour, 2);
-        assert_int_equal(c.migration_port, 8477);
         assert_string_equal(c.tiebreak_target, "");
+}
+
+/* The region's timeout is the pool's. The file's counts as set when the
+ * file sets it, whatever its value: "timeout = 5" is as explicit as
+ * "timeout = 10", although 5 s is the default. */
+static void test_a_timeout_set_to_the_default_still_counts_as_set(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)), 0);
+        assert_false(c.timeout_set);
+        assert_false(vmha_config_timeout_differs(&c, 10000));
+        assert_false(vmha_config_timeout_differs(&c, 5000));
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\ntimeout = 5\n", "vmha.conf", &c,
+                                                  err, sizeof(err)), 0);
+        assert_true(c.timeout_set);
+        assert_int_equal(c.timeout_ms, 5000);
+        assert_true(vmha_config_timeout_differs(&c, 10000));
+        assert_false(vmha_config_timeout_differs(&c, 5000));
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\ntimeout = 5.000\n", "vmha.conf",
+                                                  &c, err, sizeof(err)), 0);
+        assert_true(vmha_config_timeout_differs(&c, 2500));
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\ntimeout = 10\n", "vmha.conf", &c,
+                                                  err, sizeof(err)), 0);
+        assert_true(c.timeout_set);
+        assert_false(vmha_config_timeout_differs(&c, 10000));
+        assert_true(vmha_config_timeout_differs(&c, 5000));
 }
 
 static void test_every_key_is_read(void **state) {
@@ -44,33 +74,26 @@ static void test_every_key_is_read(void **state) {
                 "timeout = 2.5\n"
                 "[network]\n"
                 "tiebreak_target = 198.18.0.254\n"
-                "migration_port = 9000\n"
                 "[daemon]\n"
-                "driver = sim\n"
                 "ipc_group = wheel\n"
                 "state_dir = /srv/vmha\n"
                 "vm_memory_mib = 262144\n"
                 "[fence]\n"
                 "watchdog_device = /dev/watchdog1\n"
                 "action = off\n"
-                "max_fences_per_hour = 3\n"
-                "[sim]\n"
-                "vm_dir = /srv/vmdisks\n";
+                "max_fences_per_hour = 3\n";
 
         (void)state;
         assert_int_equal(vmha_config_parse_string(text, "vmha.conf", &c, err, sizeof(err)), 0);
         assert_string_equal(c.heartbeat_device, "/dev/disk/by-id/scsi-hb");
         assert_int_equal(c.timeout_ms, 2500);
         assert_string_equal(c.tiebreak_target, "198.18.0.254");
-        assert_int_equal(c.migration_port, 9000);
-        assert_int_equal(c.driver, VMHA_DRIVER_SIM);
         assert_string_equal(c.ipc_group, "wheel");
         assert_string_equal(c.state_dir, "/srv/vmha");
         assert_int_equal(c.vm_memory_mib, 262144);
         assert_string_equal(c.watchdog_device, "/dev/watchdog1");
         assert_int_equal(c.fence_action, VMHA_FENCE_OFF);
         assert_int_equal(c.max_fences_per_hour, 3);
-        assert_string_equal(c.sim_dir, "/srv/vmdisks");
 }
 
 /* Each bad file must fail with exactly this message, and leave c alone. */
@@ -89,8 +112,6 @@ static void test_errors_name_file_line_and_key(void **state) {
                      "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '1' is not a number of seconds in 2..600");
         expect_error("[heartbeat]\ndevice = sdb\n",
                      "/etc/vmha/vmha.conf:2: [heartbeat] device: 'sdb' is neither an absolute path nor LABEL=, UUID=, PARTUUID= or PARTLABEL=");
-        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = kvm\n",
-                     "/etc/vmha/vmha.conf:4: [daemon] driver: unknown driver 'kvm' (expected xen or sim)");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\ntiebreak_target = 300.1.1.1\n",
                      "/etc/vmha/vmha.conf:4: [network] tiebreak_target: '300.1.1.1' is not an IPv4 or IPv6 address");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[fence]\nmax_fences_per_hour = -1\n",
@@ -118,8 +139,31 @@ static void test_syntax_errors_and_missing_keys(void **state) {
         expect_error("[heartbeat]\nthis line has no equals sign\n",
                      "/etc/vmha/vmha.conf:2: syntax error (expected [section] or key = value)");
         expect_error("[heartbeat]\ntimeout = 5\n", "/etc/vmha/vmha.conf: [heartbeat] device is required");
+}
+
+/* This version has no VM driver and no live migration: their keys would
+ * be read and then do nothing, so they are refused, whatever the value. */
+static void test_keys_of_what_this_version_lacks_are_refused(void **state) {
+        (void)state;
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
+                     "remove the line");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n",
-                     "/etc/vmha/vmha.conf: [sim] vm_dir is required with driver = sim");
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
+                     "remove the line");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\nmigration_port = 8477\n",
+                     "/etc/vmha/vmha.conf:4: [network] migration_port: not supported by this version (it migrates "
+                     "no VM); remove the line");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[sim]\nvm_dir = /srv/vmdisks\n",
+                     "/etc/vmha/vmha.conf:3: [sim]: not supported by this version (it has no VM driver, sim "
+                     "included); remove the section");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[sim]\n",
+                     "/etc/vmha/vmha.conf:3: [sim]: not supported by this version (it has no VM driver, sim "
+                     "included); remove the section");
+        /* Even a key set twice is refused for what it is. */
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\ndriver = xen\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
+                     "remove the line");
 }
 
 static void test_the_first_error_is_reported_with_its_own_line(void **state) {
@@ -202,6 +246,60 @@ static void test_inline_comments_after_a_value_are_ignored(void **state) {
         expect_error("[heartbeat]\ndevice = /dev/sdb\ntimeout = # five\n",
                      "/etc/vmha/vmha.conf:3: [heartbeat] timeout: '# five' is not a plain decimal number of seconds "
                      "(like 5 or 2.5, at most 3 decimals)");
+}
+
+/* The host's memory has the limit of a VM's: 16 TiB, as haadm vm set
+ * --memory and vmhad's control requests. */
+static void test_vm_memory_has_the_one_memory_limit(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 16777216\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_int_equal(c.vm_memory_mib, 16777216);
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 16777217\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] vm_memory_mib: '16777217' is not a whole number in 1..16777216");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 17179869184\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] vm_memory_mib: '17179869184' is not a whole number in "
+                     "1..16777216");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nvm_memory_mib = 0\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] vm_memory_mib: '0' is not a whole number in 1..16777216");
+}
+
+/* A group the file names must exist on this host: a typo must not quietly
+ * leave only root able to use haadm. */
+static void test_an_ipc_group_that_does_not_exist_is_an_error(void **state) {
+        struct vmha_config c;
+        gid_t gid = 4242;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[daemon]\nipc_group = root\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_true(c.ipc_group_set);
+        assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), 0);
+        assert_int_equal(gid, 0);
+
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[daemon]\n"
+                                                  "ipc_group = vmha-test-no-such-group\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        gid = 4242;
+        assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), -ENOENT);
+        assert_string_equal(err, "vmha.conf: [daemon] ipc_group: group 'vmha-test-no-such-group' does not exist on "
+                                 "this host (create it, or name an existing group)");
+        assert_int_equal(gid, 4242);
+
+        /* The default names no group the administrator chose: a missing
+         * "vmha" leaves haadm to root, with a warning. */
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)), 0);
+        assert_false(c.ipc_group_set);
+        if (getgrnam("vmha")) {
+                assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), 0);
+        } else {
+                assert_int_equal(vmha_config_ipc_gid(&c, "vmha.conf", &gid, err, sizeof(err)), 1);
+                assert_string_equal(err, "vmha.conf: ipc_group is not set and its default group 'vmha' does not "
+                                         "exist on this host: only root may use haadm");
+        }
 }
 
 static void test_device_names_follow_the_shared_rule(void **state) {
@@ -297,14 +395,18 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_minimal_file_gets_documented_defaults),
                 cmocka_unit_test(test_every_key_is_read),
+                cmocka_unit_test(test_a_timeout_set_to_the_default_still_counts_as_set),
                 cmocka_unit_test(test_errors_name_file_line_and_key),
                 cmocka_unit_test(test_unknown_sections_and_keys_are_errors),
                 cmocka_unit_test(test_syntax_errors_and_missing_keys),
+                cmocka_unit_test(test_keys_of_what_this_version_lacks_are_refused),
                 cmocka_unit_test(test_the_first_error_is_reported_with_its_own_line),
                 cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
+                cmocka_unit_test(test_vm_memory_has_the_one_memory_limit),
+                cmocka_unit_test(test_an_ipc_group_that_does_not_exist_is_an_error),
                 cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
                 cmocka_unit_test(test_load_reads_only_a_regular_file),
                 cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),

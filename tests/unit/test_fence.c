@@ -363,6 +363,19 @@ static void test_every_cause_has_a_name_and_a_next_step(void **state) {
         assert_false(emergency_cause_needs_clear(EMERGENCY_COROSYNC_DOWN));
 }
 
+/* The administrator reads why a watchdog was refused, what the refused
+ * device does, and what to do, where the cause is shown. */
+static void test_watchdog_cause_says_why_a_device_is_refused_and_what_it_does(void **state) {
+        const char *help = emergency_cause_help(EMERGENCY_WATCHDOG);
+        (void)state;
+        assert_non_null(strstr(help, "stops its timer on close unless it supports magic close or is loaded with "
+                                     "nowayout=1"));
+        assert_non_null(strstr(help, "cannot hold the pool's timeout exactly"));
+        assert_non_null(strstr(help, "vmhad never writes the magic character on a refusal"));
+        assert_non_null(strstr(help, "resets this host when it expires"));
+        assert_non_null(strstr(help, "restart vmhad"));
+}
+
 static struct core_timing timing(void) {
         struct core_timing t = { .timeout_ms = 2000, .disk_interval_ms = 200, .disk_timeout_ms = 2000,
                                  .watchdog_timeout_ms = 2000, .settle_ms = 400, .s2_margin_ms = 1000 };
@@ -456,6 +469,7 @@ int main(void) {
                 cmocka_unit_test(test_fence_loop_counts_fences_within_the_hour_after_the_last_clear),
                 cmocka_unit_test(test_history_parse_skips_malformed_lines),
                 cmocka_unit_test(test_every_cause_has_a_name_and_a_next_step),
+                cmocka_unit_test(test_watchdog_cause_says_why_a_device_is_refused_and_what_it_does),
                 cmocka_unit_test(test_poison_goes_to_a_departed_host_that_still_writes),
                 cmocka_unit_test(test_clear_goes_to_a_fenced_host_that_rejoined),
                 cmocka_unit_test(test_inbox_acts_on_new_fences_and_flags_stale_ones),

@@ -89,7 +89,10 @@ static void test_malformed_requests_are_refused_with_a_reason(void **state) {
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"priority\":\"sometimes\"}}",
                        "args.priority: expected \"restart\", \"best-effort\" or \"none\"");
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"memory_mib\":0}}",
-                       "args.memory_mib: 0 is out of range 1..4294967296");
+                       "args.memory_mib: 0 is out of range 1..16777216");
+        /* 16 TiB, as haadm vm set --memory and vmha.conf's vm_memory_mib. */
+        expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"memory_mib\":16777217}}",
+                       "args.memory_mib: 16777217 is out of range 1..16777216");
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"memory_mib\":\"4096\"}}",
                        "args.memory_mib: expected an integer");
         expect_refused("{\"op\":\"vm_set\",\"args\":{\"name\":\"a\",\"config\":\"relative.cfg\"}}",
