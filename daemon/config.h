@@ -2,7 +2,7 @@
  *
  * The file names this host's view of the pool's fixed resources: the
  * heartbeat device, the pool's timeout, the tiebreak target, the VM driver,
- * the watchdog and who may talk to the daemon. Everything that changes at
+ * the watchdog, who may talk to the daemon and where its metrics go. Everything that changes at
  * run time (protected VMs, priorities, maintenance) is replicated state,
  * not configuration. A bad file is refused whole, with the file, line and
  * key of the first problem; the daemon does not start on it. Comments start
@@ -40,6 +40,7 @@ struct vmha_config {
         uint32_t max_fences_per_hour;           /* damping; default 2 */
         uint16_t migration_port;                /* default 8477 */
         uint64_t vm_memory_mib;                 /* memory this host offers VMs; 0: unknown */
+        char metrics_textfile[PATH_MAX];        /* node_exporter textfile (*.prom), or empty: none */
 };
 
 #define VMHA_CONFIG_ERROR_MAX 512
