@@ -1,5 +1,6 @@
-/* Local state in state_dir: the fence history (fence-loop damping), the
- * last self-fence, the cluster UUID this host joined.
+/* Local state in state_dir: the fence history (fence-loop damping, the
+ * metrics' count of self-fences), the last self-fence, the cluster UUID
+ * this host joined.
  */
 #include "daemon/vmhad.h"
 
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,21 +17,65 @@ void vmhad_state_path(const struct vmhad *d, const char *file, char *buf, size_t
         snprintf(buf, len, "%s/%s", d->cfg.state_dir, file);
 }
 
-/* Fence-loop damping from the fence history, at start-up and on --clear. */
+/* The fence history is read whole up to its last FENCE_HISTORY_MAX bytes:
+ * thousands of self-fences, of which only the last hour's matter for the
+ * damping. */
+#define FENCE_HISTORY_MAX (1024 * 1024)
+
+/* The self-fence times of the history at path (malloc'd into *times, NULL
+ * when there are none); returns their count. A missing file is an empty
+ * history. */
+static size_t read_fence_history(const char *path, int64_t **times) {
+        char *text, *p;
+        size_t len, lines = 1, n = 0;
+        off_t size = 0;
+        struct stat st;
+        FILE *f;
+
+        *times = NULL;
+        f = fopen(path, "re");
+        if (!f)
+                return 0;
+        if (fstat(fileno(f), &st) == 0)
+                size = st.st_size;
+        if (size > FENCE_HISTORY_MAX && fseeko(f, size - FENCE_HISTORY_MAX, SEEK_SET) < 0)
+                size = 0;
+        text = malloc((size_t)(size > FENCE_HISTORY_MAX ? FENCE_HISTORY_MAX : size) + 1);
+        if (!text) {
+                fclose(f);
+                return 0;
+        }
+        len = fread(text, 1, (size_t)(size > FENCE_HISTORY_MAX ? FENCE_HISTORY_MAX : size), f);
+        fclose(f);
+        text[len] = 0;
+        p = text;
+        /* Read from the middle of a line: start at the next whole one. */
+        if (size > FENCE_HISTORY_MAX)
+                p = strchr(text, '\n') ? strchr(text, '\n') + 1 : text + len;
+        for (const char *q = p; (q = strchr(q, '\n')) != NULL; q++)
+                lines++;
+        *times = malloc(lines * sizeof(**times));
+        if (*times)
+                n = emergency_history_parse(p, *times, lines);
+        free(text);
+        return n;
+}
+
+/* Fence-loop damping from the fence history, at start-up and on --clear;
+ * also what the metrics count of it. */
 void vmhad_check_fence_loop(struct vmhad *d) {
-        char path[PATH_MAX + 32], text[8192], why[256];
-        int64_t times[256], cleared = 0;
-        size_t n = 0;
+        char path[PATH_MAX + 32], why[256];
+        int64_t *times, cleared = 0;
+        size_t n;
         FILE *f;
 
         vmhad_state_path(d, "fence-history", path, sizeof(path));
-        f = fopen(path, "re");
-        if (f) {
-                size_t len = fread(text, 1, sizeof(text) - 1, f);
-                text[len] = 0;
-                fclose(f);
-                n = emergency_history_parse(text, times, 256);
-        }
+        n = read_fence_history(path, &times);
+        d->self_fences = n;
+        d->last_self_fence_unix = 0;
+        for (size_t i = 0; i < n; i++)
+                if (times[i] > d->last_self_fence_unix)
+                        d->last_self_fence_unix = times[i];
         vmhad_state_path(d, "emergency-cleared", path, sizeof(path));
         f = fopen(path, "re");
         if (f) {
@@ -46,6 +92,7 @@ void vmhad_check_fence_loop(struct vmhad *d) {
                         fclose(f);
                 }
         }
+        free(times);
         if (access(path, F_OK) == 0) {
                 snprintf(why, sizeof(why), "at least %u self-fences within an hour", d->cfg.max_fences_per_hour);
                 vmhad_emergency(d, EMERGENCY_FENCE_LOOP, true, why);
