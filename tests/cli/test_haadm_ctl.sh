@@ -1,6 +1,6 @@
 #!/bin/bash
-# The command line of the haadm commands served by vmhad (status, enable,
-# disable, pool, vm, host) and of haadm emergency, up to where vmhad would
+# The command line of the haadm commands served by vmhad (status, metrics,
+# enable, disable, pool, vm, host) and of haadm emergency, up to where vmhad would
 # be asked: every refusal happens before any connection, so no vmhad is
 # needed. Speaks TAP.
 set -u
@@ -52,6 +52,7 @@ while read -r args; do
 done <<'COMMANDS'
 --help
 status --help
+metrics --help
 enable --help
 disable --help
 pool --help
@@ -91,6 +92,10 @@ refused "vm set refuses a start delay beyond 3600 s" "--start-delay must be 0..3
     vm set vm1 --start-delay 3601
 refused "vm set refuses an order beyond 1000000" "--order must be a whole number in -1000000..1000000" \
     vm set vm1 --order 1000001
+
+# --- haadm metrics takes no arguments ---
+refused "metrics refuses an argument before asking vmhad" "metrics takes no arguments, not 'now'" metrics now
+refused "metrics refuses an option" "metrics takes no arguments, not '--json'" metrics --json
 
 # --- vm set with nothing to change is refused, not sent ---
 refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1
