@@ -40,6 +40,14 @@ tap_ok "vmhad's textfile writer writes the same text" "$sample" --textfile "$wor
 tap_ok "the textfile and the text are the same bytes" cmp "$work/stdout.prom" "$work/vmha.prom"
 tap_ok "the writer leaves no temporary file" test ! -e "$work/vmha.prom.tmp"
 
+# Prometheus' own linter, where it is installed (Debian's prometheus).
+if command -v promtool >/dev/null 2>&1; then
+    tap_ok "promtool check metrics finds nothing to say" sh -c "promtool check metrics <'$work/stdout.prom'"
+else
+    echo "ok $((TAP_N + 1)) - # SKIP promtool is not installed"
+    TAP_N=$((TAP_N + 1))
+fi
+
 # check.py FILE: one line per check, "ok<TAB>DESC" or "not ok<TAB>DESC<TAB>WHY".
 cat >"$work/check.py" <<'EOF'
 import math, sys
