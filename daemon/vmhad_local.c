@@ -4,61 +4,18 @@
  */
 #include "daemon/vmhad.h"
 
+#include "daemon/fence_history.h"
+
 #include <limits.h>
 #include <qb/qblog.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 void vmhad_state_path(const struct vmhad *d, const char *file, char *buf, size_t len) {
         snprintf(buf, len, "%s/%s", d->cfg.state_dir, file);
-}
-
-/* The fence history is read whole up to its last FENCE_HISTORY_MAX bytes:
- * thousands of self-fences, of which only the last hour's matter for the
- * damping. */
-#define FENCE_HISTORY_MAX (1024 * 1024)
-
-/* The self-fence times of the history at path (malloc'd into *times, NULL
- * when there are none); returns their count. A missing file is an empty
- * history. */
-static size_t read_fence_history(const char *path, int64_t **times) {
-        char *text, *p;
-        size_t len, lines = 1, n = 0;
-        off_t size = 0;
-        struct stat st;
-        FILE *f;
-
-        *times = NULL;
-        f = fopen(path, "re");
-        if (!f)
-                return 0;
-        if (fstat(fileno(f), &st) == 0)
-                size = st.st_size;
-        if (size > FENCE_HISTORY_MAX && fseeko(f, size - FENCE_HISTORY_MAX, SEEK_SET) < 0)
-                size = 0;
-        text = malloc((size_t)(size > FENCE_HISTORY_MAX ? FENCE_HISTORY_MAX : size) + 1);
-        if (!text) {
-                fclose(f);
-                return 0;
-        }
-        len = fread(text, 1, (size_t)(size > FENCE_HISTORY_MAX ? FENCE_HISTORY_MAX : size), f);
-        fclose(f);
-        text[len] = 0;
-        p = text;
-        /* Read from the middle of a line: start at the next whole one. */
-        if (size > FENCE_HISTORY_MAX)
-                p = strchr(text, '\n') ? strchr(text, '\n') + 1 : text + len;
-        for (const char *q = p; (q = strchr(q, '\n')) != NULL; q++)
-                lines++;
-        *times = malloc(lines * sizeof(**times));
-        if (*times)
-                n = emergency_history_parse(p, *times, lines);
-        free(text);
-        return n;
 }
 
 /* Fence-loop damping from the fence history, at start-up and on --clear;
@@ -70,7 +27,8 @@ void vmhad_check_fence_loop(struct vmhad *d) {
         FILE *f;
 
         vmhad_state_path(d, "fence-history", path, sizeof(path));
-        n = read_fence_history(path, &times);
+        if (fence_history_read(path, &times, &n) < 0)
+                qb_log(LOG_ERR, "cannot read the fence history %s: out of memory", path);
         d->self_fences = n;
         d->last_self_fence_unix = 0;
         for (size_t i = 0; i < n; i++)
