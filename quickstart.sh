@@ -11,7 +11,8 @@ BUILD_DEPS="build-essential autoconf automake pkg-config
   zlib1g-dev libblkid-dev libjson-c-dev libqb-dev libcorosync-common-dev
   libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev
   libsystemd-dev libinih-dev libcmocka-dev libfuse3-dev clang libclang-rt-dev"
-TEST_DEPS="fuse3 e2fsprogs fdisk util-linux iproute2 procps corosync python3 groff-base"
+TEST_DEPS="fuse3 e2fsprogs fdisk util-linux iproute2 procps corosync python3 python3-prometheus-client
+  groff-base"
 
 say() { printf '==> %s\n' "$*"; }
 

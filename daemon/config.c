@@ -183,6 +183,28 @@ static int parse_vm_memory(struct vmha_config *c, const char *v, char *msg, size
         return r;
 }
 
+/* The collector reads only *.prom files; the writer puts its temporary
+ * file beside, under the same name plus ".tmp". */
+static int parse_metrics_textfile(struct vmha_config *c, const char *v, char *msg, size_t len) {
+        static const char suffix[] = ".prom";
+        const char *base = strrchr(v, '/');
+        size_t n = strlen(v), s = sizeof(suffix) - 1;
+
+        if (v[0] != '/') {
+                snprintf(msg, len, "'%s' is not an absolute path", v);
+                return -EINVAL;
+        }
+        if (n < s || strcmp(v + n - s, suffix) != 0 || strlen(base + 1) <= s) {
+                snprintf(msg, len, "'%s' does not name a file ending in .prom (the collector reads no other)", v);
+                return -EINVAL;
+        }
+        if (n + strlen(".tmp") >= sizeof(c->metrics_textfile)) {
+                snprintf(msg, len, "too long (at most %zu characters)", sizeof(c->metrics_textfile) - 1 - strlen(".tmp"));
+                return -EINVAL;
+        }
+        return copy_string(c->metrics_textfile, sizeof(c->metrics_textfile), v, msg, len);
+}
+
 static const struct {
         const char *section;
         const char *key;
@@ -197,6 +219,7 @@ static const struct {
         { "fence", "watchdog_device", parse_watchdog },
         { "fence", "action", parse_fence_action },
         { "fence", "max_fences_per_hour", parse_max_fences },
+        { "metrics", "textfile", parse_metrics_textfile },
 };
 #define N_KEYS (sizeof(key_table) / sizeof(key_table[0]))
 _Static_assert(N_KEYS <= 8 * sizeof(unsigned), "seen bitmap");

@@ -1,9 +1,10 @@
 /* vmha.conf: the daemon's local configuration (INI, read with inih).
  *
  * The file names this host's view of the pool's fixed resources: the
- * heartbeat device, the pool's timeout, the tiebreak target, the watchdog
- * and who may talk to the daemon. The keys of the VM drivers and of live
- * migration are refused until this version has them. Everything that changes at
+ * heartbeat device, the pool's timeout, the tiebreak target, the watchdog,
+ * who may talk to the daemon and where its metrics go. The keys of the VM
+ * drivers and of live migration are refused until this version has them.
+ * Everything that changes at
  * run time (protected VMs, priorities, maintenance) is replicated state,
  * not configuration. A bad file is refused whole, with the file, line and
  * key of the first problem; the daemon does not start on it. Comments start
@@ -37,6 +38,7 @@ struct vmha_config {
         enum vmha_fence_action fence_action;
         uint32_t max_fences_per_hour;           /* damping; default 2 */
         uint64_t vm_memory_mib;                 /* memory this host offers VMs; 0: unknown */
+        char metrics_textfile[PATH_MAX];        /* node_exporter textfile (*.prom), or empty: none */
 };
 
 #define VMHA_CONFIG_ERROR_MAX 512

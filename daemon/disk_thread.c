@@ -29,6 +29,7 @@ struct disk_thread {
         uint32_t config_len;
         uint64_t config_gen;
         struct disk_round latest;
+        struct disk_latency latency[_DISK_OP_MAX];
 };
 
 uint64_t vmha_now_ms(void) {
@@ -41,6 +42,27 @@ uint64_t vmha_unix_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* CLOCK_MONOTONIC in microseconds, around each I/O for its latency. */
+static uint64_t now_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void disk_thread_note_io(struct disk_thread *t, enum disk_op op, uint64_t us, bool failed) {
+        if ((unsigned)op >= _DISK_OP_MAX)
+                return;
+        pthread_mutex_lock(&t->lock);
+        disk_latency_observe(&t->latency[op], us, failed);
+        pthread_mutex_unlock(&t->lock);
+}
+
+/* Counts an I/O of this thread that began at start (now_us()) and
+ * returned e. */
+static void note_since(struct disk_thread *t, enum disk_op op, uint64_t start, int e) {
+        disk_thread_note_io(t, op, now_us() - start, e < 0);
 }
 
 static void round_copy(struct disk_round *dst, const struct disk_round *src, uint32_t n) {
@@ -104,7 +126,9 @@ static void *thread_main(void *arg) {
                 t->kick = false;
                 pthread_mutex_unlock(&t->lock);
 
+                uint64_t start = now_us();
                 int e = disk_region_write_slot(t->reg, &s);
+                uint64_t took = now_us() - start;
                 r.write_ok = e == 0;
                 r.write_done_ms = vmha_now_ms();
                 r.written_seq = s.seq;
@@ -121,6 +145,7 @@ static void *thread_main(void *arg) {
                 t->latest.written_flags = r.written_flags;
                 t->latest.written_state = r.written_state;
                 t->latest.write_error = r.write_error;
+                disk_latency_observe(&t->latency[DISK_OP_SLOT_WRITE], took, !r.write_ok);
                 pthread_cond_broadcast(&t->cond);
                 pthread_mutex_unlock(&t->lock);
                 /* Each completion reaches the main loop as it happens, a
@@ -133,12 +158,16 @@ static void *thread_main(void *arg) {
                         }
                 }
 
+                start = now_us();
                 e = disk_region_read_slots(t->reg, r.slots, r.status);
                 r.read_ok = e == 0;
                 r.read_done_ms = vmha_now_ms();
+                note_since(t, DISK_OP_READ_ROUND, start, e);
                 if (e < 0)
                         r.read_error = e;
+                start = now_us();
                 e = disk_region_read_mailboxes(t->reg, r.mailboxes, r.mb_status);
+                note_since(t, DISK_OP_MAILBOX_READ, start, e);
                 if (e < 0)
                         for (uint32_t id = 0; id <= n; id++)
                                 r.mb_status[id].error = e;
@@ -154,7 +183,12 @@ static void *thread_main(void *arg) {
                         mb = t->outbox[id];
                         t->outbox_pending[id] = false;
                         pthread_mutex_unlock(&t->lock);
-                        if (pending && disk_region_write_mailbox(t->reg, &mb) < 0) {
+                        if (!pending)
+                                continue;
+                        start = now_us();
+                        e = disk_region_write_mailbox(t->reg, &mb);
+                        note_since(t, DISK_OP_MAILBOX_WRITE, start, e);
+                        if (e < 0) {
                                 pthread_mutex_lock(&t->lock);
                                 if (!t->outbox_pending[id]) {   /* retry next round */
                                         t->outbox[id] = mb;
@@ -171,7 +205,10 @@ static void *thread_main(void *arg) {
                 t->config = NULL;
                 pthread_mutex_unlock(&t->lock);
                 if (cfg) {
+                        start = now_us();
                         e = disk_region_write_config(t->reg, cfg_gen, cfg, cfg_len, vmha_unix_ms());
+                        /* -ESTALE: the disk holds a newer one, not an I/O error. */
+                        note_since(t, DISK_OP_CONFIG_WRITE, start, e == -ESTALE ? 0 : e);
                         if (e < 0 && e != -ESTALE) {
                                 /* Retry with the next round unless a newer one came. */
                                 pthread_mutex_lock(&t->lock);
@@ -332,4 +369,10 @@ uint64_t disk_thread_incarnation(const struct disk_thread *t) {
 
 struct disk_region *disk_thread_region(struct disk_thread *t) {
         return t->reg;
+}
+
+void disk_thread_latency(struct disk_thread *t, struct disk_latency out[_DISK_OP_MAX]) {
+        pthread_mutex_lock(&t->lock);
+        memcpy(out, t->latency, sizeof(t->latency));
+        pthread_mutex_unlock(&t->lock);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/disk_latency.h"
 #include "heartbeat/disk_region.h"
 
 struct disk_thread;
@@ -68,6 +69,13 @@ uint64_t disk_thread_incarnation(const struct disk_thread *t);
 /* Blocking helpers for rare operations (claims, config, mailboxes of
  * others), run on the caller's thread with the region's deadline. */
 struct disk_region *disk_thread_region(struct disk_thread *t);
+/* How long the I/O took, by kind, since the thread started: copied under
+ * the thread's lock. */
+void disk_thread_latency(struct disk_thread *t, struct disk_latency out[_DISK_OP_MAX]);
+/* Counts an I/O done on another thread with disk_thread_region() (the
+ * claims): us microseconds on CLOCK_MONOTONIC, failed when it returned an
+ * error. Safe from any thread. */
+void disk_thread_note_io(struct disk_thread *t, enum disk_op op, uint64_t us, bool failed);
 
 uint64_t vmha_now_ms(void);
 /* Wall-clock time in ms, for the times written to the disk. */

@@ -30,7 +30,9 @@ static const char *const op_names[] = {
         [IPC_OP_HOST_MAINTENANCE] = "host_maintenance",
         [IPC_OP_HOST_FENCE] = "host_fence",
         [IPC_OP_EMERGENCY_CLEAR] = "emergency_clear",
+        [IPC_OP_METRICS] = "metrics",
 };
+_Static_assert(sizeof(op_names) / sizeof(op_names[0]) == _IPC_OP_MAX, "a name per op");
 
 /* The keys each op accepts in "args"; the ones marked '!' are required. */
 static const char *const op_keys[][8] = {
@@ -44,7 +46,9 @@ static const char *const op_keys[][8] = {
         [IPC_OP_HOST_MAINTENANCE] = { "!host", "!on", NULL },
         [IPC_OP_HOST_FENCE] = { "!host", NULL },
         [IPC_OP_EMERGENCY_CLEAR] = { NULL },
+        [IPC_OP_METRICS] = { NULL },
 };
+_Static_assert(sizeof(op_keys) / sizeof(op_keys[0]) == _IPC_OP_MAX, "a key list per op");
 
 static int bad(char err[IPC_ERROR_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int bad(char err[IPC_ERROR_MAX], const char *fmt, ...) {

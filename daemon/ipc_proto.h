@@ -22,6 +22,10 @@
 #define IPC_PATH_MAX 256
 #define IPC_ERROR_MAX 256
 #define IPC_SERVICE_NAME "vmhad"
+/* The metrics reply is the one that can be large: the text of a pool of
+ * 255 hosts (daemon/metrics.h) with JSON's escapes. haadm metrics asks
+ * for a connection this size. */
+#define IPC_METRICS_MAX_REPLY (1024 * 1024)
 
 enum ipc_op {
         IPC_OP_STATUS,
@@ -34,6 +38,7 @@ enum ipc_op {
         IPC_OP_HOST_MAINTENANCE,
         IPC_OP_HOST_FENCE,
         IPC_OP_EMERGENCY_CLEAR,
+        IPC_OP_METRICS,
         _IPC_OP_MAX,
 };
 

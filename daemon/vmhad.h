@@ -16,11 +16,13 @@
  *                    found before the engine exists
  *   vmhad_ctl.c      the control socket and its change requests
  *   vmhad_status.c   haadm status and the planner's view (admission control)
+ *   vmhad_metrics.c  the metrics: haadm metrics and the textfile
  *
  * Everything runs on one libqb loop; no callback sleeps or blocks on I/O
  * that has no deadline. The only other threads are the disk thread (and
- * the disk_io workers behind it) and the short-lived thread that writes
- * the local fence record on the way to a reboot.
+ * the disk_io workers behind it), the metrics textfile writer, and the
+ * short-lived thread that writes the local fence record on the way to a
+ * reboot.
  */
 #pragma once
 
@@ -28,6 +30,7 @@
 #include "daemon/config.h"
 #include "daemon/disk_thread.h"
 #include "daemon/ipc_proto.h"
+#include "daemon/metrics.h"
 
 #include <json-c/json.h>
 #include <qb/qbipcs.h>
@@ -42,6 +45,7 @@
 struct cluster;
 struct watchdog;
 struct tiebreak;
+struct metrics_file;
 
 struct vmhad_pending {
         qb_ipcs_connection_t *conn;
@@ -110,6 +114,21 @@ struct vmhad {
         uint64_t longest_cb_at_ms;
 
         struct vmhad_ntol_cache ntol;
+
+        /* What the metrics count over the daemon's life. */
+        uint64_t self_fences;           /* in the fence history (vmhad_local.c) */
+        int64_t last_self_fence_unix;   /* 0: none */
+        /* The VM code counts these, and this shell has none yet: vm_restarts
+         * once a protected VM of a failed host has started here (the
+         * driver's report on a NODE_ACT_START_VM that follows a takeover),
+         * vm_migrations once a live migration away from this host has
+         * completed (the migration channel's last phase). */
+        uint64_t vm_restarts;
+        uint64_t vm_migrations;
+
+        /* The metrics textfile (vmhad_metrics.c); NULL: none configured. */
+        struct metrics_file *metrics_file;
+        int metrics_error;              /* the write result last logged */
 };
 
 extern struct vmhad *vmhad_daemon;      /* for libqb callbacks without context */
@@ -153,5 +172,17 @@ void vmhad_ctl_expire(struct vmhad *d);
 
 /* vmhad_status.c */
 json_object *vmhad_status_json(struct vmhad *d);
+enum metrics_host_state vmhad_host_state(struct vmhad *d, const struct core_peer *p, uint64_t now);
+/* The failures-tolerated figure of this moment (searched under a time
+ * budget, then kept until what it depends on changes). */
+const struct vmhad_ntol_cache *vmhad_ntol(struct vmhad *d);
 json_object *vmhad_vm_json(struct vmhad *d, const struct hastate_vm *vm);
 int vmhad_admission_check(struct vmhad *d, const struct hastate_msg *m, char *err, size_t len);
+
+/* vmhad_metrics.c */
+/* The metrics text of this moment (malloc'd). 0, -ENOMEM or -E2BIG. */
+int vmhad_metrics_text(struct vmhad *d, char **text, size_t *len);
+/* Starts writing the textfile, when vmha.conf names one, every second
+ * (or every disk interval, when longer). */
+void vmhad_metrics_start(struct vmhad *d);
+void vmhad_metrics_stop(struct vmhad *d);

@@ -24,8 +24,19 @@ static void reply_error(qb_ipcs_connection_t *c, int32_t id, const char *fmt, ..
 static void reply_json(qb_ipcs_connection_t *c, int32_t id, json_object *o) {
         const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         size_t len = strlen(s);
-        struct qb_ipc_response_header *h = malloc(sizeof(*h) + len);
+        int32_t room = qb_ipcs_connection_get_buffer_size(c);
+        struct qb_ipc_response_header *h;
 
+        /* A reply larger than the client's buffer would never arrive, and
+         * the client would wait for it: say so instead. */
+        if (room > 0 && sizeof(*h) + len > (size_t)room && len > IPC_ERROR_MAX + 256) {
+                qb_log(LOG_WARNING, "a control reply of %zu bytes does not fit the client's %d-byte buffer", len,
+                       room);
+                json_object_put(o);
+                reply_error(c, id, "the reply of %zu bytes does not fit this connection's %d-byte buffer", len, room);
+                return;
+        }
+        h = malloc(sizeof(*h) + len);
         if (h) {
                 h->id = id;
                 h->size = (int32_t)(sizeof(*h) + len);
@@ -248,6 +259,24 @@ static void handle_host_fence(struct vmhad *d, qb_ipcs_connection_t *c, int32_t 
         reply_json(c, id, o);
 }
 
+/* haadm metrics: the same text as the textfile, of this moment. */
+static void reply_metrics(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id) {
+        char *text = NULL;
+        size_t len;
+        int r = vmhad_metrics_text(d, &text, &len);
+        json_object *o;
+
+        if (r < 0) {
+                reply_error(c, id, "cannot render the metrics: %s", strerror(-r));
+                return;
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(1));
+        json_object_object_add(o, "text", json_object_new_string_len(text, (int)len));
+        free(text);
+        reply_json(c, id, o);
+}
+
 static int32_t ipc_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid) {
         struct vmhad *d = vmhad_daemon;
         bool ok = uid == 0;
@@ -300,6 +329,9 @@ static void handle_request(struct vmhad *d, qb_ipcs_connection_t *c, void *data,
         }
         case IPC_OP_HOST_FENCE:
                 handle_host_fence(d, c, h->id, &req);
+                break;
+        case IPC_OP_METRICS:
+                reply_metrics(d, c, h->id);
                 break;
         case IPC_OP_EMERGENCY_CLEAR: {
                 json_object *o = json_object_new_object();

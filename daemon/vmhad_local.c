@@ -1,7 +1,10 @@
-/* Local state in state_dir: the fence history (fence-loop damping), the
- * last self-fence, the cluster UUID this host joined.
+/* Local state in state_dir: the fence history (fence-loop damping, the
+ * metrics' count of self-fences), the last self-fence, the cluster UUID
+ * this host joined.
  */
 #include "daemon/vmhad.h"
+
+#include "daemon/fence_history.h"
 
 #include <limits.h>
 #include <qb/qblog.h>
@@ -15,21 +18,22 @@ void vmhad_state_path(const struct vmhad *d, const char *file, char *buf, size_t
         snprintf(buf, len, "%s/%s", d->cfg.state_dir, file);
 }
 
-/* Fence-loop damping from the fence history, at start-up and on --clear. */
+/* Fence-loop damping from the fence history, at start-up and on --clear;
+ * also what the metrics count of it. */
 void vmhad_check_fence_loop(struct vmhad *d) {
-        char path[PATH_MAX + 32], text[8192], why[256];
-        int64_t times[256], cleared = 0;
-        size_t n = 0;
+        char path[PATH_MAX + 32], why[256];
+        int64_t *times, cleared = 0;
+        size_t n;
         FILE *f;
 
         vmhad_state_path(d, "fence-history", path, sizeof(path));
-        f = fopen(path, "re");
-        if (f) {
-                size_t len = fread(text, 1, sizeof(text) - 1, f);
-                text[len] = 0;
-                fclose(f);
-                n = emergency_history_parse(text, times, 256);
-        }
+        if (fence_history_read(path, &times, &n) < 0)
+                qb_log(LOG_ERR, "cannot read the fence history %s: out of memory", path);
+        d->self_fences = n;
+        d->last_self_fence_unix = 0;
+        for (size_t i = 0; i < n; i++)
+                if (times[i] > d->last_self_fence_unix)
+                        d->last_self_fence_unix = times[i];
         vmhad_state_path(d, "emergency-cleared", path, sizeof(path));
         f = fopen(path, "re");
         if (f) {
@@ -46,6 +50,7 @@ void vmhad_check_fence_loop(struct vmhad *d) {
                         fclose(f);
                 }
         }
+        free(times);
         if (access(path, F_OK) == 0) {
                 snprintf(why, sizeof(why), "at least %u self-fences within an hour", d->cfg.max_fences_per_hour);
                 vmhad_emergency(d, EMERGENCY_FENCE_LOOP, true, why);

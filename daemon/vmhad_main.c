@@ -9,6 +9,7 @@
 #include "daemon/vmhad.h"
 
 #include "daemon/cluster.h"
+#include "daemon/metrics_file.h"
 #include "daemon/tiebreak.h"
 #include "fence/watchdog.h"
 #include "heartbeat/disk_device.h"
@@ -256,6 +257,12 @@ int main(int argc, char **argv) {
         if (check_only) {
                 if (!d->ipc_gid_known)
                         fprintf(stderr, "vmhad: warning: %s\n", err);
+                /* The parser checked the key's form; whether its directory is
+                 * there is checked here (and logged at start). */
+                if (d->cfg.metrics_textfile[0] && metrics_file_check(d->cfg.metrics_textfile, err, sizeof(err)) < 0) {
+                        fprintf(stderr, "vmhad: %s: [metrics] textfile: %s\n", d->config_path, err);
+                        return 1;
+                }
                 printf("%s: ok\n", d->config_path);
                 return 0;
         }
@@ -316,6 +323,7 @@ int main(int argc, char **argv) {
                 return 1;
         }
         vmhad_loop_start(d);
+        vmhad_metrics_start(d);
         qb_log(LOG_NOTICE, "vmhad started: host %u of cluster %s, timeout %.1f s, watchdog %u s", d->self,
                d->sb.cluster_name, node_timing(d->node)->timeout_ms / 1000.0, d->wd_seconds);
         sd_notify(0, "STATUS=running");
@@ -324,6 +332,7 @@ int main(int argc, char **argv) {
         sd_notify(0, "STOPPING=1");
         if (d->ipcs)
                 qb_ipcs_destroy(d->ipcs);
+        vmhad_metrics_stop(d);
         disk_thread_stop(d->disk);
         tiebreak_free(d->tiebreak);
         cluster_free(d->cl);

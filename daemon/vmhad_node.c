@@ -149,7 +149,9 @@ void vmhad_carry_out(struct vmhad *d) {
                 case NODE_ACT_START_VM:
                 case NODE_ACT_TAKEOVER:
                         /* Only a shell with a VM driver is asked for these
-                         * (node_config.vms); this one has none yet. */
+                         * (node_config.vms); this one has none yet. The
+                         * driver that carries out START_VM counts
+                         * d->vm_restarts once a taken-over VM runs. */
                         qb_log(LOG_ERR, "the engine asked for VM action %d without a VM driver", a->type);
                         break;
                 }

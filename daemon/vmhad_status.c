@@ -25,28 +25,39 @@ static const struct core_peer *peers(const struct vmhad *d, size_t *n) {
         return in->peers;
 }
 
-static const char *host_state_name(struct vmhad *d, const struct core_peer *p, uint64_t now) {
+enum metrics_host_state vmhad_host_state(struct vmhad *d, const struct core_peer *p, uint64_t now) {
         if (p->id == d->self) {
                 if (d->fencing || node_fencing(d->node))
-                        return "FENCING";
+                        return METRICS_HOST_FENCING;
                 if (vmhad_in_emergency(d))
-                        return "EMERGENCY";
-                return node_joining(d->node) ? "JOINING" : "ALIVE";
+                        return METRICS_HOST_EMERGENCY;
+                return node_joining(d->node) ? METRICS_HOST_JOINING : METRICS_HOST_ALIVE;
         }
         if (!p->member) {
                 if (s2_takeover_allowed(node_timing(d->node), p, now, NULL))
-                        return "FENCED";
+                        return METRICS_HOST_FENCED;
                 if (p->slot_seen && p->state == DISK_SLOT_FENCING)
-                        return "FENCING";
-                return "LEFT";
+                        return METRICS_HOST_FENCING;
+                return METRICS_HOST_LEFT;
         }
         /* A host that (re)joined has said nothing new until its slot moves:
          * what the slot holds is its previous incarnation's last word. */
         if (!p->slot_seen || p->state == DISK_SLOT_JOINING || p->advanced_ms < node_peer_joined_ms(d->node, p->id))
-                return "JOINING";
+                return METRICS_HOST_JOINING;
         if (p->state == DISK_SLOT_FENCING)
-                return "FENCING";
-        return node_peer_emergency(d->node, p->id) ? "EMERGENCY" : "ALIVE";
+                return METRICS_HOST_FENCING;
+        return node_peer_emergency(d->node, p->id) ? METRICS_HOST_EMERGENCY : METRICS_HOST_ALIVE;
+}
+
+/* As haadm status shows them. */
+static const char *host_state_name(enum metrics_host_state st) {
+        static const char *const names[] = {
+                [METRICS_HOST_JOINING] = "JOINING",     [METRICS_HOST_ALIVE] = "ALIVE",
+                [METRICS_HOST_FENCING] = "FENCING",     [METRICS_HOST_FENCED] = "FENCED",
+                [METRICS_HOST_LEFT] = "LEFT",           [METRICS_HOST_EMERGENCY] = "EMERGENCY",
+        };
+        _Static_assert(sizeof(names) / sizeof(names[0]) == _METRICS_HOST_STATE_MAX, "a name per state");
+        return (unsigned)st < _METRICS_HOST_STATE_MAX ? names[st] : "?";
 }
 
 json_object *vmhad_vm_json(struct vmhad *d, const struct hastate_vm *vm) {
@@ -136,7 +147,7 @@ static uint64_t ntol_key(struct vmhad *d) {
         return h;
 }
 
-static const struct vmhad_ntol_cache *ntol_now(struct vmhad *d) {
+const struct vmhad_ntol_cache *vmhad_ntol(struct vmhad *d) {
         struct vmhad_ntol_cache *c = &d->ntol;
         uint64_t key = ntol_key(d), start = vmhad_now_us();
         struct plan_pool *pp = NULL;
@@ -226,7 +237,7 @@ int vmhad_admission_check(struct vmhad *d, const struct hastate_msg *m, char *er
                 plan_admission_free(adm);
                 goto out;
         }
-        before = ntol_now(d);
+        before = vmhad_ntol(d);
         if (before->result < 0) {
                 r = 0;
                 goto out;
@@ -271,7 +282,8 @@ static json_object *hosts_json(struct vmhad *d, uint64_t now) {
                 bool disk_alive = p->slot_seen && now - p->advanced_ms <= t->disk_timeout_ms;
                 json_object_object_add(h, "id", json_object_new_int((int32_t)p->id));
                 json_object_object_add(h, "name", json_object_new_string(vmhad_host_name(d, p->id, name)));
-                json_object_object_add(h, "state", json_object_new_string(host_state_name(d, p, now)));
+                json_object_object_add(h, "state",
+                                       json_object_new_string(host_state_name(vmhad_host_state(d, p, now))));
                 json_object_object_add(h, "master", json_object_new_boolean(master == p->id));
                 json_object_object_add(h, "network", json_object_new_boolean(p->member));
                 json_object_object_add(h, "disk", json_object_new_boolean(disk_alive));
@@ -286,7 +298,7 @@ static json_object *hosts_json(struct vmhad *d, uint64_t now) {
 
 static json_object *pool_json(struct vmhad *d) {
         const struct hastate *s = node_state(d->node);
-        const struct vmhad_ntol_cache *nt = ntol_now(d);
+        const struct vmhad_ntol_cache *nt = vmhad_ntol(d);
         json_object *pool = json_object_new_object();
 
         json_object_object_add(pool, "cluster", json_object_new_string(d->sb.cluster_name));

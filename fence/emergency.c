@@ -76,9 +76,11 @@ size_t emergency_history_parse(const char *text, int64_t *times, size_t max) {
         const char *p = text;
 
         while (*p && n < max) {
-                char *end;
-                long long v = strtoll(p, &end, 10);
-                if (end != p && v > 0 && (*end == ' ' || *end == '\n' || *end == 0))
+                char *end = NULL;
+                /* A line starts with its digits: strtoll() would skip the
+                 * newline of an empty line and read the next line twice. */
+                long long v = *p >= '0' && *p <= '9' ? strtoll(p, &end, 10) : 0;
+                if (v > 0 && (*end == ' ' || *end == '\n' || *end == 0))
                         times[n++] = v;
                 p = strchr(p, '\n');
                 if (!p)

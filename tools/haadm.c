@@ -22,6 +22,7 @@ static const char usage_text[] =
         "                     --start VM@HOST | --maintenance HOST] [--json]\n"
         "                        offline planner on a JSON pool description\n"
         "  status [--json]       the pool as this host's vmhad sees it\n"
+        "  metrics               this host's vmhad metrics in the Prometheus text format\n"
         "  enable | disable      arm or disarm HA pool-wide\n"
         "  pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]\n"
         "  vm set NAME [--priority restart|best-effort|none] [--order N]\n"
@@ -86,6 +87,8 @@ int main(int argc, char **argv) {
                 return haadm_plan_main(argc - 1, argv + 1);
         if (strcmp(argv[1], "status") == 0)
                 return haadm_status_main(argc - 1, argv + 1);
+        if (strcmp(argv[1], "metrics") == 0)
+                return haadm_metrics_main(argc - 1, argv + 1);
         if (strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "disable") == 0)
                 return haadm_enable_main(argc - 1, argv + 1, argv[1][0] == 'e');
         if (strcmp(argv[1], "pool") == 0)

@@ -35,6 +35,7 @@ int haadm_disk_main(int argc, char **argv);
 int haadm_plan_main(int argc, char **argv);
 /* Commands served by the local vmhad (haadm_ctl.c). */
 int haadm_status_main(int argc, char **argv);
+int haadm_metrics_main(int argc, char **argv);
 int haadm_enable_main(int argc, char **argv, bool enable);
 int haadm_pool_main(int argc, char **argv);
 int haadm_vm_main(int argc, char **argv);

@@ -1,6 +1,6 @@
 /* haadm commands that talk to the local vmhad over libqb IPC: status,
- * enable, disable, pool set, vm set|list|remove, host maintenance (the
- * status text itself is haadm_status.c).
+ * metrics, enable, disable, pool set, vm set|list|remove, host maintenance
+ * and fence (the status text itself is haadm_status.c).
  *
  * Each builds a request with the same code the daemon parses with
  * (daemon/ipc_proto.c), so client and server cannot disagree about the
@@ -24,9 +24,10 @@
 
 #define REPLY_TIMEOUT_MS 10000
 
-/* Sends req and returns the parsed reply (caller frees), or an exit status
- * in *status when there is none. */
-static json_object *call(const struct ipc_request *req, int *status) {
+/* Sends req over a connection of conn_size bytes and returns the parsed
+ * reply of at most buf_size bytes (caller frees), or an exit status in
+ * *status when there is none. */
+static json_object *call_with(const struct ipc_request *req, size_t conn_size, size_t buf_size, int *status) {
         struct qb_ipc_request_header hdr;
         struct iovec iov[2];
         qb_ipcc_connection_t *c;
@@ -34,7 +35,7 @@ static json_object *call(const struct ipc_request *req, int *status) {
         json_object *reply = NULL;
         ssize_t n;
 
-        c = qb_ipcc_connect(IPC_SERVICE_NAME, IPC_MAX_MESSAGE + 4096);
+        c = qb_ipcc_connect(IPC_SERVICE_NAME, conn_size);
         if (!c) {
                 if (errno == EACCES || errno == EPERM)
                         haadm_usage_error("vmhad refused the connection: run as root or as a member of its ipc_group");
@@ -51,12 +52,12 @@ static json_object *call(const struct ipc_request *req, int *status) {
         hdr.size = (int32_t)(sizeof(hdr) + strlen(json));
         iov[0] = (struct iovec){ .iov_base = &hdr, .iov_len = sizeof(hdr) };
         iov[1] = (struct iovec){ .iov_base = json, .iov_len = strlen(json) };
-        buf = malloc(IPC_MAX_MESSAGE * 4);
+        buf = malloc(buf_size);
         if (!buf) {
                 *status = haadm_usage_error("out of memory");
                 goto out;
         }
-        n = qb_ipcc_sendv_recv(c, iov, 2, buf, IPC_MAX_MESSAGE * 4, REPLY_TIMEOUT_MS);
+        n = qb_ipcc_sendv_recv(c, iov, 2, buf, buf_size, REPLY_TIMEOUT_MS);
         if (n < (ssize_t)sizeof(struct qb_ipc_response_header)) {
                 fprintf(stderr, "haadm: no answer from vmhad (%s); it may be hung: try 'haadm emergency'\n",
                         n < 0 ? strerror((int)-n) : "short reply");
@@ -77,6 +78,10 @@ out:
         free(buf);
         qb_ipcc_disconnect(c);
         return reply;
+}
+
+static json_object *call(const struct ipc_request *req, int *status) {
+        return call_with(req, IPC_MAX_MESSAGE + 4096, IPC_MAX_MESSAGE * 4, status);
 }
 
 /* A VM or host name from the command line, checked with the daemon's rule;
@@ -180,6 +185,41 @@ int haadm_status_main(int argc, char **argv) {
                 return status;
         haadm_status_print(stdout, r);
         json_object_put(r);
+        return HAADM_EXIT_OK;
+}
+
+static const char metrics_usage[] =
+        "usage: haadm metrics\n"
+        "Prints this host's vmhad metrics in the Prometheus text format: the text vmhad\n"
+        "writes to the textfile of vmha.conf's [metrics] section, of this moment.\n";
+
+int haadm_metrics_main(int argc, char **argv) {
+        struct ipc_request req = { .op = IPC_OP_METRICS };
+        json_object *r, *text;
+        int status = HAADM_EXIT_OK;
+
+        if (haadm_help_requested(argc, argv)) {
+                fputs(metrics_usage, stdout);
+                return HAADM_EXIT_OK;
+        }
+        if (argc > 1)
+                return haadm_usage_error("metrics takes no arguments, not '%s'", argv[1]);
+        r = call_with(&req, IPC_METRICS_MAX_REPLY + 4096, IPC_METRICS_MAX_REPLY + 4096, &status);
+        if (!r)
+                return status;
+        if (!reply_ok(r)) {
+                fprintf(stderr, "haadm: %s\n", reply_error(r));
+                json_object_put(r);
+                return HAADM_EXIT_FAIL;
+        }
+        if (!json_object_object_get_ex(r, "text", &text) || !json_object_is_type(text, json_type_string)) {
+                json_object_put(r);
+                return haadm_usage_error("vmhad sent a reply without the metrics text");
+        }
+        fwrite(json_object_get_string(text), 1, (size_t)json_object_get_string_len(text), stdout);
+        json_object_put(r);
+        if (fflush(stdout) != 0 || ferror(stdout))
+                return haadm_usage_error("metrics: cannot write to standard output: %s", strerror(errno));
         return HAADM_EXIT_OK;
 }
 

@@ -14,6 +14,7 @@
  */
 #include "daemon/config.h"
 #include "daemon/cs_error.h"
+#include "daemon/fence_history.h"
 #include "daemon/ipc_proto.h"
 #include "daemon/json_strict.h"
 #include "fence/emergency.h"
@@ -251,17 +252,18 @@ static void check_disk(struct check *c, const struct vmha_config *cfg) {
 
 static void check_local(struct check *c, const struct vmha_config *cfg) {
         char text[8192], cleared[32];
-        int64_t times[256];
-        size_t n;
+        int64_t *times = NULL;
+        size_t n = 0;
         char path[PATH_MAX + 32];
 
-        read_file(cfg->state_dir, "fence-history", text, sizeof(text));
-        n = emergency_history_parse(text, times, 256);
+        snprintf(path, sizeof(path), "%s/fence-history", cfg->state_dir);
+        fence_history_read(path, &times, &n);
         read_file(cfg->state_dir, "emergency-cleared", cleared, sizeof(cleared));
         snprintf(path, sizeof(path), "%s/emergency-sticky", cfg->state_dir);
         if (access(path, F_OK) == 0 ||
             emergency_fence_loop(times, n, (int64_t)time(NULL), atoll(cleared), cfg->max_fences_per_hour))
                 set_cause(c, EMERGENCY_FENCE_LOOP, "at least %u self-fences within an hour", cfg->max_fences_per_hour);
+        free(times);
         read_file(cfg->state_dir, "last-fence", text, sizeof(text));
         if (text[0]) {
                 char when[64] = "", reason[400] = "";

@@ -1,6 +1,6 @@
 #!/bin/bash
-# The command line of the haadm commands served by vmhad (status, enable,
-# disable, pool, vm, host) and of haadm emergency, up to where vmhad would
+# The command line of the haadm commands served by vmhad (status, metrics,
+# enable, disable, pool, vm, host) and of haadm emergency, up to where vmhad would
 # be asked: every refusal happens before any connection, so no vmhad is
 # needed. Speaks TAP.
 set -u
@@ -52,6 +52,7 @@ while read -r args; do
 done <<'COMMANDS'
 --help
 status --help
+metrics --help
 enable --help
 disable --help
 pool --help
@@ -123,6 +124,10 @@ refused "vm set refuses memory beyond 16 TiB" "--memory must be a whole number o
     vm set vm1 --memory 16777217
 refused "vm set refuses no memory" "--memory must be a whole number of MiB in 1..16777216 (16 TiB), not '0'" \
     vm set vm1 --memory 0
+
+# --- haadm metrics takes no arguments ---
+refused "metrics refuses an argument before asking vmhad" "metrics takes no arguments, not 'now'" metrics now
+refused "metrics refuses an option" "metrics takes no arguments, not '--json'" metrics --json
 
 # --- vm set with nothing to change is refused, not sent ---
 refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1

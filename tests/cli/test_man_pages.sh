@@ -82,7 +82,7 @@ if [ ! -x "$haadm" ]; then
     fail "the built haadm is there to read its help" "$haadm is missing: run make first"
 else
     "$haadm" --help >"$work/haadm.help" 2>&1
-    for g in disk plan status enable pool vm host emergency; do
+    for g in disk plan status metrics enable pool vm host emergency; do
         "$haadm" "$g" --help >>"$work/haadm.help" 2>&1
     done
     # Commands: the two-space-indented lines of the top-level usage,

@@ -109,6 +109,31 @@ printf '[heartbeat]\ndevice = /dev/sdb\n[bogus]\n' >empty-section.conf
 tap_status 1 "-t refuses an unknown section without keys" check empty empty-section.conf
 tap_grep 'empty-section.conf:3: unknown section \[bogus\]' empty.out "-t names the section and its line"
 
+# --- the metrics textfile: the key's form, then where it points ---
+mkdir textfile-dir
+conf metrics.conf /dev/sdb "[metrics]
+textfile = $work/textfile-dir/vmha.prom
+"
+tap_status 0 "-t takes a textfile in an existing directory" check metrics metrics.conf
+conf nodir.conf /dev/sdb "[metrics]
+textfile = $work/no-such-dir/vmha.prom
+"
+tap_status 1 "-t refuses a textfile whose directory is missing" check nodir nodir.conf
+tap_grep "nodir.conf: \[metrics\] textfile: .*/no-such-dir: no such directory" nodir.out \
+    "-t names the key and the missing directory"
+conf suffix.conf /dev/sdb "[metrics]
+textfile = $work/textfile-dir/vmha.txt
+"
+tap_status 1 "-t refuses a textfile that the collector would not read" check suffix suffix.conf
+tap_grep "suffix.conf:4: \[metrics\] textfile: '.*vmha.txt' does not name a file ending in .prom" suffix.out \
+    "-t says the file must end in .prom"
+mkdir textfile-dir/d.prom
+conf dprom.conf /dev/sdb "[metrics]
+textfile = $work/textfile-dir/d.prom
+"
+tap_status 1 "-t refuses a textfile that is a directory" check dprom dprom.conf
+tap_grep "textfile: .*/d.prom: exists and is not a regular file" dprom.out "-t says it is not a regular file"
+
 # --- only a regular file is a configuration ---
 mkdir confdir
 tap_status 1 "-t refuses a directory" check dir confdir

@@ -32,6 +32,7 @@ static void test_minimal_file_gets_documented_defaults(void **state) {
         assert_int_equal(c.fence_action, VMHA_FENCE_REBOOT);
         assert_int_equal(c.max_fences_per_hour, 2);
         assert_string_equal(c.tiebreak_target, "");
+        assert_string_equal(c.metrics_textfile, "");
 }
 
 /* The region's timeout is the pool's. The file's counts as set when the
@@ -81,7 +82,9 @@ static void test_every_key_is_read(void **state) {
                 "[fence]\n"
                 "watchdog_device = /dev/watchdog1\n"
                 "action = off\n"
-                "max_fences_per_hour = 3\n";
+                "max_fences_per_hour = 3\n"
+                "[metrics]\n"
+                "textfile = /var/lib/prometheus/node-exporter/vmha.prom\n";
 
         (void)state;
         assert_int_equal(vmha_config_parse_string(text, "vmha.conf", &c, err, sizeof(err)), 0);
@@ -94,6 +97,7 @@ static void test_every_key_is_read(void **state) {
         assert_string_equal(c.watchdog_device, "/dev/watchdog1");
         assert_int_equal(c.fence_action, VMHA_FENCE_OFF);
         assert_int_equal(c.max_fences_per_hour, 3);
+        assert_string_equal(c.metrics_textfile, "/var/lib/prometheus/node-exporter/vmha.prom");
 }
 
 /* Each bad file must fail with exactly this message, and leave c alone. */
@@ -317,6 +321,32 @@ static void test_device_names_follow_the_shared_rule(void **state) {
         assert_string_equal(c.heartbeat_device, "PARTLABEL=vmha-hb");
 }
 
+static void test_the_metrics_textfile_is_an_absolute_prom_file(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[metrics]\ntextfile = vmha.prom\n",
+                     "/etc/vmha/vmha.conf:4: [metrics] textfile: 'vmha.prom' is not an absolute path");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[metrics]\ntextfile = /var/lib/node-exporter/vmha.txt\n",
+                     "/etc/vmha/vmha.conf:4: [metrics] textfile: '/var/lib/node-exporter/vmha.txt' does not name "
+                     "a file ending in .prom (the collector reads no other)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[metrics]\ntextfile = /var/lib/node-exporter/\n",
+                     "/etc/vmha/vmha.conf:4: [metrics] textfile: '/var/lib/node-exporter/' does not name "
+                     "a file ending in .prom (the collector reads no other)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[metrics]\ntextfile = /var/lib/.prom\n",
+                     "/etc/vmha/vmha.conf:4: [metrics] textfile: '/var/lib/.prom' does not name "
+                     "a file ending in .prom (the collector reads no other)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[metrics]\ntextfile =\n",
+                     "/etc/vmha/vmha.conf:4: [metrics] textfile: '' is not an absolute path");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[metrics]\n[metrics]\ntextfile = /a.prom\ntextfile = /b.prom\n",
+                     "/etc/vmha/vmha.conf:6: [metrics] textfile: set twice");
+        /* Inline comments are stripped before the check. */
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[metrics]\n"
+                                                  "textfile = /m/vmha.prom  # node_exporter\n",
+                                                  "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_string_equal(c.metrics_textfile, "/m/vmha.prom");
+}
+
 static void expect_load_refused(const char *path, int code, const char *message) {
         struct vmha_config c;
         char want[VMHA_CONFIG_ERROR_MAX];
@@ -407,6 +437,7 @@ int main(void) {
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
                 cmocka_unit_test(test_vm_memory_has_the_one_memory_limit),
                 cmocka_unit_test(test_an_ipc_group_that_does_not_exist_is_an_error),
+                cmocka_unit_test(test_the_metrics_textfile_is_an_absolute_prom_file),
                 cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
                 cmocka_unit_test(test_load_reads_only_a_regular_file),
                 cmocka_unit_test(test_load_reads_a_real_file_and_reports_missing_ones),

@@ -351,6 +351,11 @@ static void test_history_parse_skips_malformed_lines(void **state) {
         assert_int_equal(t[2], 300);
         assert_int_equal(emergency_history_parse("", t, 8), 0);
         assert_int_equal(emergency_history_parse("1 a\n2 b\n3 c\n", t, 2), 2);
+        /* An empty line does not count the next fence twice; a line is
+         * read from its first character. */
+        assert_int_equal(emergency_history_parse("100 a\n\n200 b\n \n 300 c\n+400 d\n", t, 8), 2);
+        assert_int_equal(t[0], 100);
+        assert_int_equal(t[1], 200);
 }
 
 static void test_every_cause_has_a_name_and_a_next_step(void **state) {

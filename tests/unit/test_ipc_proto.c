@@ -151,6 +151,32 @@ static void test_embedded_nul_and_oversize_are_refused(void **state) {
         assert_string_equal(err, "request of 65537 bytes exceeds the limit of 65536");
 }
 
+static void test_metrics_takes_no_arguments_and_refuses_garbled_ones(void **state) {
+        struct ipc_request r = { .op = IPC_OP_METRICS }, back;
+        char *json;
+        (void)state;
+        assert_int_equal(parse("{\"op\":\"metrics\"}", &r), 0);
+        assert_int_equal(r.op, IPC_OP_METRICS);
+        assert_int_equal(parse("{\"op\":\"metrics\",\"args\":{}}", &r), 0);
+        assert_int_equal(ipc_request_format(&r, &json), 0);
+        assert_int_equal(parse(json, &back), 0);
+        assert_memory_equal(&r, &back, sizeof(r));
+        free(json);
+        expect_refused("{\"op\":\"metrics\",\"args\":{\"format\":\"json\"}}", "metrics: unknown argument 'format'");
+        expect_refused("{\"op\":\"metrics\",\"args\":\"all\"}", "\"args\" must be an object");
+        expect_refused("{\"op\":\"metrics\",\"since\":0}", "unknown field 'since'");
+        expect_refused("{\"op\":\"Metrics\"}", "unknown op 'Metrics'");
+        expect_refused("{\"op\":\"metrics\"", "malformed JSON: incomplete");
+        expect_refused("{\"op\":\"metrics\",\"op\":\"metrics\"}",
+                       "malformed JSON: key \"op\" appears twice in one object");
+        {
+                static const char nul_after[] = "{\"op\":\"metrics\"}\n\0";       /* a NUL past the object */
+                assert_int_equal(ipc_request_parse(nul_after, sizeof(nul_after) - 1, &r, err), -EBADMSG);
+                assert_string_equal(err, "malformed JSON: data after the top-level object");
+        }
+        assert_string_equal(ipc_op_name(IPC_OP_METRICS), "metrics");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_without_args_parses),
@@ -160,6 +186,7 @@ int main(void) {
                 cmocka_unit_test(test_lax_json_is_refused),
                 cmocka_unit_test(test_names_follow_the_shared_rule),
                 cmocka_unit_test(test_embedded_nul_and_oversize_are_refused),
+                cmocka_unit_test(test_metrics_takes_no_arguments_and_refuses_garbled_ones),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
