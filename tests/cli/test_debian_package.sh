@@ -8,7 +8,9 @@
 # installed unit (skipped without systemd-analyze), /etc/vmha/vmha.conf is
 # a conffile with every key commented out, the maintainer scripts enable
 # vmhad without starting it, the completion completes and halab finds its
-# programs; lintian reports no error. Build-Depends are configure's
+# programs. Then dpkg -i and dpkg --purge run for real in an overlay of
+# this machine that vanishes afterwards (as root; else skipped), and
+# lintian reports no error. Build-Depends are configure's
 # dependencies. Prints its run time. Skipped outside a git checkout (a
 # release tarball has no debian/). Speaks TAP.
 set -u
@@ -192,6 +194,63 @@ for p in daemon/vmhad tools/haadm tests/lab/fusedisk tests/lab/fusewd tests/lab/
     "$root/usr/libexec/vmha-lab/$p" --help 2>&1 | grep -q '^usage: ' || missing="$missing $p"
 done
 same "every program halab runs is there and starts (missing:${missing:- none})" "$missing" ""
+
+# ---- a real dpkg -i and --purge, in a throw-away overlay of this machine ----
+# In a private mount namespace, an overlay of / on a tmpfs is the root of
+# a chroot: dpkg installs into it and the machine never sees a change; the
+# overlay goes with the namespace. Its /run is empty, so no maintainer
+# script talks to a running systemd. Needs root, unshare and overlayfs.
+cat >"$work/overlay.sh" <<'EOF_OVERLAY'
+set -eu
+work=$1 ovl=$1/ovl m=$1/ovl/m
+mkdir -p "$ovl" && mount -t tmpfs vmha-test "$ovl"
+mkdir -p "$ovl/u" "$ovl/w" "$m"
+mount -t overlay vmha-test -o "lowerdir=/,upperdir=$ovl/u,workdir=$ovl/w" "$m"
+[ "$(findmnt -n -o FSTYPE "$m")" = overlay ] || exit 90
+mount --rbind /dev "$m/dev"
+mount -t proc proc "$m/proc"
+mkdir "$m/debs" && cp "$2" "$3" "$m/debs/"
+touch "$work/overlay.ready"
+chroot "$m" /bin/sh -c '
+    r() { echo "$1 $2" >>/debs/results; }
+    dpkg -i /debs/*.deb >/debs/dpkg-i.log 2>&1; r install $?
+    dpkg-query -W -f="\${Status}\n" vmha vmha-lab | grep -c "install ok installed" | { read n; r installed "$n"; }
+    dpkg-query -W -f="\${Conffiles}\n" vmha | grep -q "^ /etc/vmha/vmha.conf [0-9a-f]" ; r conffile $?
+    test -L /etc/systemd/system/multi-user.target.wants/vmhad.service; r enabled $?
+    haadm --version | grep -qx "haadm (vmha) '"$4"'"; r path $?
+    mkdir -p /var/lib/vmha && touch /var/lib/vmha/last-fence
+    dpkg --purge vmha-lab vmha >/debs/dpkg-purge.log 2>&1; r purge $?
+    left=
+    for f in /etc/vmha /var/lib/vmha /usr/libexec/vmha-lab /usr/sbin/haadm /usr/sbin/halab \
+        /etc/systemd/system/multi-user.target.wants/vmhad.service \
+        /var/lib/systemd/deb-systemd-helper-enabled/vmhad.service.dsh-also; do
+        if [ -e "$f" ] || [ -L "$f" ]; then left="$left $f"; fi
+    done
+    r left "${left:-none}"
+'
+cp "$m/debs/results" "$m/debs/dpkg-i.log" "$m/debs/dpkg-purge.log" "$work/" 2>/dev/null
+EOF_OVERLAY
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1; then
+    echo "ok $((TAP_N += 1)) - dpkg -i and dpkg --purge in an overlay of this machine # SKIP needs root and unshare"
+else
+    unshare -m --propagation private bash "$work/overlay.sh" "$work" "$deb" "$labdeb" "$version" \
+        >"$work/overlay.log" 2>&1
+    rc=$?
+    if [ ! -f "$work/overlay.ready" ]; then
+        echo "ok $((TAP_N += 1)) - dpkg -i and dpkg --purge in an overlay of this machine # SKIP no overlay of / here (exit $rc)"
+    elif [ ! -s "$work/results" ]; then
+        fail "dpkg -i and dpkg --purge run in the overlay (exit $rc)" "$(tail -n 20 "$work/overlay.log")"
+    else
+        result() { sed -n "s/^$1 //p" "$work/results"; }
+        same "dpkg -i installs both packages (exit $(result install))" "$(result install) $(result installed)" "0 2"
+        [ "$(result install)" = 0 ] || sed 's/^/# /' "$work/dpkg-i.log" | tail -n 20
+        same "dpkg records /etc/vmha/vmha.conf as vmha's conffile" "$(result conffile)" 0
+        same "the postinst enabled vmhad.service" "$(result enabled)" 0
+        same "haadm on PATH is the installed one" "$(result path)" 0
+        same "dpkg --purge removes both (exit $(result purge))" "$(result purge)" 0
+        same "and leaves nothing behind: no vmha.conf, state, lab, link or enable state" "$(result left)" none
+    fi
+fi
 
 # ---- lintian ----
 t_lintian=$SECONDS
