@@ -6,13 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 
-# Debian packages: to build, to test, and to run the lab.
+# Debian packages: to build, to test (building vmha's own packages too), and to
+# run the lab.
 BUILD_DEPS="build-essential autoconf automake pkg-config
   zlib1g-dev libblkid-dev libjson-c-dev libqb-dev libcorosync-common-dev
   libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev libcfg-dev
   libsystemd-dev libinih-dev libcmocka-dev libfuse3-dev clang libclang-rt-dev"
 TEST_DEPS="fuse3 e2fsprogs fdisk util-linux iproute2 procps corosync python3 python3-prometheus-client
-  groff-base"
+  groff-base debhelper dpkg-dev lintian"
 
 say() { printf '==> %s\n' "$*"; }
 

@@ -6,6 +6,7 @@
  * from the region and the hosts from Corosync's node list, and runs the
  * loop (see vmhad.h for the files and their roles).
  */
+#include <config.h>      /* configure's: PACKAGE_VERSION (not daemon/config.h) */
 #include "daemon/vmhad.h"
 
 #include "daemon/cluster.h"
@@ -188,7 +189,8 @@ static const char usage_text[] =
         "  -f, --foreground   log to stderr as well (systemd runs it in the foreground anyway)\n"
         "  -v, --verbose      debug logging\n"
         "  -t, --check-config check the configuration and exit\n"
-        "  -h, --help         print this usage and exit\n";
+        "  -h, --help         print this usage and exit\n"
+        "      --version      print the version and exit\n";
 
 static void setup_logging(bool foreground, bool verbose) {
         qb_log_init("vmhad", LOG_DAEMON, verbose ? LOG_DEBUG : LOG_INFO);
@@ -205,6 +207,7 @@ int main(int argc, char **argv) {
                 { "verbose", no_argument, NULL, 'v' },
                 { "check-config", no_argument, NULL, 't' },
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },       /* long only: -v is --verbose */
                 {}
         };
         static struct vmhad daemon_ctx;
@@ -232,6 +235,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'h':
                         fputs(usage_text, stdout);
+                        return 0;
+                case 'V':
+                        puts("vmhad (vmha) " PACKAGE_VERSION);
                         return 0;
                 default:
                         fputs(usage_text, stderr);
@@ -324,8 +330,8 @@ int main(int argc, char **argv) {
         }
         vmhad_loop_start(d);
         vmhad_metrics_start(d);
-        qb_log(LOG_NOTICE, "vmhad started: host %u of cluster %s, timeout %.1f s, watchdog %u s", d->self,
-               d->sb.cluster_name, node_timing(d->node)->timeout_ms / 1000.0, d->wd_seconds);
+        qb_log(LOG_NOTICE, "vmhad " PACKAGE_VERSION " started: host %u of cluster %s, timeout %.1f s, watchdog %u s",
+               d->self, d->sb.cluster_name, node_timing(d->node)->timeout_ms / 1000.0, d->wd_seconds);
         sd_notify(0, "STATUS=running");
         qb_loop_run(d->loop);
 

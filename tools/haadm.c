@@ -1,5 +1,6 @@
 /* haadm: the vmha administrator's command line. Dispatches to the command
  * groups; each group parses its own options and prints its own help. */
+#include <config.h>      /* configure's: PACKAGE_VERSION */
 #include "tools/haadm.h"
 
 #include "daemon/config.h"
@@ -11,6 +12,7 @@
 
 static const char usage_text[] =
         "usage: haadm [--help] COMMAND [ARGS...]\n"
+        "       haadm --version     print haadm's version and exit\n"
         "\n"
         "Commands:\n"
         "  disk init DEVICE --cluster NAME [--slots N] [--timeout SECONDS] [--force]\n"
@@ -79,6 +81,10 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
                 fputs(usage_text, stdout);
+                return HAADM_EXIT_OK;
+        }
+        if (strcmp(argv[1], "--version") == 0) {
+                puts("haadm (vmha) " PACKAGE_VERSION);
                 return HAADM_EXIT_OK;
         }
         if (strcmp(argv[1], "disk") == 0)
