@@ -171,9 +171,16 @@ static void *thread_main(void *arg) {
                 t->config = NULL;
                 pthread_mutex_unlock(&t->lock);
                 if (cfg) {
-                        e = disk_region_write_config(t->reg, cfg_gen, cfg, cfg_len, vmha_unix_ms());
-                        if (e < 0 && e != -ESTALE) {
-                                /* Retry with the next round unless a newer one came. */
+                        size_t stored;
+                        e = disk_region_write_snapshot(t->reg, cfg_gen, cfg, cfg_len, vmha_unix_ms(), &stored);
+                        r.config_attempts++;
+                        r.config_gen = cfg_gen;
+                        r.config_error = e == -ESTALE ? 0 : e;
+                        r.config_stored = stored;
+                        r.config_raw = cfg_len;
+                        if (e < 0 && e != -ESTALE && e != -EFBIG) {
+                                /* Retry with the next round unless a newer one came;
+                                 * one that does not fit never will. */
                                 pthread_mutex_lock(&t->lock);
                                 if (!t->config) {
                                         t->config = cfg;

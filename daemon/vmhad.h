@@ -24,6 +24,7 @@
  */
 #pragma once
 
+#include "core/hastate_disk.h"
 #include "core/node.h"
 #include "daemon/config.h"
 #include "daemon/disk_thread.h"
@@ -110,6 +111,16 @@ struct vmhad {
         uint64_t longest_cb_at_ms;
 
         struct vmhad_ntol_cache ntol;
+
+        /* The config snapshot on the disk: the disk thread's last write
+         * seen, and whether writes are failing (logged once per run of
+         * failures); what the current state needs there, by generation. */
+        uint64_t config_attempts_seen;
+        bool config_failing;
+        uint64_t config_capacity;
+        bool config_size_valid;
+        uint64_t config_size_gen;
+        struct hastate_disk_size config_size;
 };
 
 extern struct vmhad *vmhad_daemon;      /* for libqb callbacks without context */

@@ -36,7 +36,7 @@ static void reply_json(qb_ipcs_connection_t *c, int32_t id, json_object *o) {
 }
 
 static void reply_error(qb_ipcs_connection_t *c, int32_t id, const char *fmt, ...) {
-        char msg[IPC_ERROR_MAX + 128];
+        char msg[NODE_TEXT_MAX + 128];
         va_list ap;
         json_object *o = json_object_new_object();
 
@@ -181,7 +181,7 @@ static int change_message(struct vmhad *d, const struct ipc_request *req, struct
 static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, const struct ipc_request *req) {
         const struct survival_verdict *v = node_verdict(d->node);
         struct hastate_msg m;
-        char err[IPC_ERROR_MAX];
+        char err[NODE_TEXT_MAX];
         uint64_t seq;
         int slot = -1;
 
@@ -190,7 +190,10 @@ static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, 
                             v ? v->reason : "no verdict yet");
                 return;
         }
-        if (change_message(d, req, &m, err, sizeof(err)) < 0 || vmhad_admission_check(d, &m, err, sizeof(err)) < 0) {
+        /* Invalid, too big for the disk, or against the planner: refused
+         * here, before any host sees it. */
+        if (change_message(d, req, &m, err, sizeof(err)) < 0 || node_check_change(d->node, &m, err, sizeof(err)) < 0 ||
+            vmhad_admission_check(d, &m, err, sizeof(err)) < 0) {
                 reply_error(c, id, "%s", err);
                 return;
         }
