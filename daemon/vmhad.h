@@ -49,6 +49,9 @@ struct vmhad_pending {
         int32_t id;
         uint64_t seq;
         uint64_t deadline_ms;
+        enum ipc_op op;                 /* what the reply's "result" describes */
+        char name[IPC_NAME_MAX];        /* the VM or host it names */
+        bool on;                        /* host maintenance */
 };
 
 /* The failures-tolerated figure, computed under a time budget and kept
