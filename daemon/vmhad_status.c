@@ -308,9 +308,10 @@ static json_object *config_disk_json(struct vmhad *d) {
                 json_object_object_add(o, "worst_case_bytes", json_object_new_int64((int64_t)sz->bound));
                 json_object_object_add(o, "fits", json_object_new_boolean(sz->fits));
         }
-        /* Only the master writes: elsewhere this stays null. */
+        /* Only the master writes: elsewhere, a former master included, this
+         * is null. */
         json_object_object_add(o, "write_error",
-                               !d->config_failing ? NULL :
+                               !d->config_failing || node_master(d->node) != d->self ? NULL :
                                json_object_new_string(d->round.config_error == -EFBIG ? "does not fit a config copy" :
                                                       strerror(-d->round.config_error)));
         return o;
