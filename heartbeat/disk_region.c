@@ -235,7 +235,7 @@ int disk_region_write_claims(struct disk_region *r, const struct disk_claims_blo
 }
 
 int disk_region_read_config_copy(struct disk_region *r, uint32_t c, struct disk_config_header *hdr,
-                            struct disk_status *st, void **raw) {
+                                 struct disk_status *st, void **raw) {
         uint64_t off = disk_layout_config_offset(&r->layout, c), span = DISK_BLOCK_SIZE;
         uint32_t max = disk_layout_config_payload_max(&r->layout);
         const struct disk_raw_config *rc;
