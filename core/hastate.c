@@ -324,6 +324,16 @@ static int get_vm(struct rbuf *r, struct hastate_vm *vm, struct hastate_error *e
 
 /* ---- snapshot ---- */
 
+/* The fixed part of a snapshot (magic to VM count, and the CRC), and of a
+ * VM record before its name and config. put_snapshot() and put_vm() write
+ * exactly these. */
+#define SNAP_FIXED_LEN  (4 + 2 + 2 + 8 + 4 + 4 + sizeof(((struct core_view *)0)->bits) + 4 + 4)
+#define SNAP_VM_FIXED_LEN (8 + 1 + 4 + 4 + 8 + 4 + 2 + 2)
+
+size_t hastate_snapshot_max_len(size_t n_vms) {
+        return SNAP_FIXED_LEN + n_vms * (SNAP_VM_FIXED_LEN + (HASTATE_NAME_MAX - 1) + (HASTATE_CONFIG_MAX - 1));
+}
+
 static void put_snapshot(struct wbuf *w, const struct hastate *s) {
         put_le(w, SNAP_MAGIC, 4);
         put_le(w, CODEC_VERSION, 2);
@@ -335,6 +345,13 @@ static void put_snapshot(struct wbuf *w, const struct hastate *s) {
         put_le(w, s->n_vms, 4);
         for (size_t i = 0; i < s->n_vms; i++)
                 put_vm(w, &s->vms[i]);
+}
+
+size_t hastate_snapshot_len(const struct hastate *s) {
+        struct wbuf w = { NULL, 0, 0 };
+
+        put_snapshot(&w, s);            /* measures only */
+        return w.used + 4;
 }
 
 int hastate_snapshot_encode(const struct hastate *s, uint8_t **buf, size_t *len) {
@@ -351,6 +368,25 @@ int hastate_snapshot_encode(const struct hastate *s, uint8_t **buf, size_t *len)
         *buf = p;
         *len = w.used;
         return 0;
+}
+
+struct hastate *hastate_dup(const struct hastate *s) {
+        struct hastate *d = hastate_new();
+
+        if (!d)
+                return NULL;
+        *d = *s;
+        d->vms = NULL;
+        d->cap = s->n_vms;
+        if (s->n_vms) {
+                d->vms = malloc(s->n_vms * sizeof(*d->vms));
+                if (!d->vms) {
+                        free(d);
+                        return NULL;
+                }
+                memcpy(d->vms, s->vms, s->n_vms * sizeof(*d->vms));
+        }
+        return d;
 }
 
 int hastate_snapshot_decode(const void *buf, size_t len, struct hastate **out, struct hastate_error *err) {

@@ -108,8 +108,16 @@ const char *hastate_priority_name(enum hastate_priority p);
 /* "restart", "best-effort", "none"; -EINVAL for anything else. */
 int hastate_priority_parse(const char *s, enum hastate_priority *p);
 
+/* A deep copy (NULL when out of memory), to try a change on. */
+struct hastate *hastate_dup(const struct hastate *s);
+
 /* Snapshot: *buf is malloc'd (free() it). 0 or -ENOMEM. */
 int hastate_snapshot_encode(const struct hastate *s, uint8_t **buf, size_t *len);
+/* The length hastate_snapshot_encode() would give, without encoding. */
+size_t hastate_snapshot_len(const struct hastate *s);
+/* The length of the longest snapshot of n_vms VMs: every name and config
+ * at its longest (HASTATE_NAME_MAX - 1, HASTATE_CONFIG_MAX - 1 bytes). */
+size_t hastate_snapshot_max_len(size_t n_vms);
 /* 0 with a new *out, or -EBADMSG (reason in err) for malformed input, or -ENOMEM. */
 int hastate_snapshot_decode(const void *buf, size_t len, struct hastate **out, struct hastate_error *err);
 

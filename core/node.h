@@ -52,6 +52,7 @@ struct node_config {
         uint32_t timeout_ms;            /* the pool's timeout (from the superblock) */
         uint64_t vm_memory_mib;         /* what this host offers VMs; 0: unknown */
         bool vms;                       /* the shell has a VM driver: take over and start VMs */
+        uint64_t config_capacity;       /* bytes of a config copy on the disk; 0: not known, not checked */
         struct core_unsafe_knobs unsafe;/* tests only */
 };
 
@@ -215,6 +216,12 @@ uint64_t node_peer_joined_ms(const struct node *n, uint32_t id);
 const struct disk_mailbox *node_mailbox(const struct node *n, uint32_t id);
 bool node_disk_read_ok(const struct node *n);
 
+/* Checks an administrator's change before it is sent: it must apply to the
+ * current state, and a VM it adds or changes must leave a configuration
+ * that fits a config copy on the disk (core/hastate_disk.h). Returns 0,
+ * -EINVAL (invalid), -EFBIG (would not fit) or -ENOMEM, with the reason in
+ * why. Changes nothing. */
+int node_check_change(const struct node *n, const struct hastate_msg *m, char *why, size_t why_len);
 /* Queues a CPG message of this host (a replicated change from the control
  * socket): returns the message sequence to match NODE_ACT_CHANGE_DONE, or
  * 0 when it cannot be sent (no corosync). */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hastate_disk.h"
 #include "core/node_internal.h"
 
 int node_send_wire(struct node *n, enum wire_type type, const uint8_t *payload, size_t len, uint64_t now_ms,
@@ -181,6 +182,41 @@ void node_on_message(struct node *n, uint32_t from, const uint8_t *data, size_t 
                 on_snapshot(n, &h, p, plen);
                 break;
         }
+}
+
+int node_check_change(const struct node *n, const struct hastate_msg *m, char *why, size_t why_len) {
+        struct hastate_disk_size sz;
+        struct hastate_error err;
+        struct hastate *next = hastate_dup(n->state);
+        int r;
+
+        if (!next) {
+                snprintf(why, why_len, "out of memory");
+                return -ENOMEM;
+        }
+        r = hastate_apply(next, m, &err);
+        if (r < 0) {
+                snprintf(why, why_len, "%s", err.msg);
+                goto out;
+        }
+        /* Only a VM added or changed can outgrow the copy; settings,
+         * maintenance and removals are never refused for room. */
+        if (m->type != HASTATE_MSG_VM_PROTECT)
+                goto out;
+        r = hastate_disk_check(next, n->cfg.config_capacity, false, &sz);
+        if (r < 0) {
+                snprintf(why, why_len, "out of memory");
+                goto out;
+        }
+        if (!sz.fits) {
+                char text[NODE_TEXT_MAX];
+                hastate_disk_explain(&sz, text, sizeof(text));
+                snprintf(why, why_len, "refused: %s", text);
+                r = -EFBIG;
+        }
+out:
+        hastate_free(next);
+        return r;
 }
 
 uint64_t node_send_change(struct node *n, const struct hastate_msg *m) {

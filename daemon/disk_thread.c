@@ -205,12 +205,20 @@ static void *thread_main(void *arg) {
                 t->config = NULL;
                 pthread_mutex_unlock(&t->lock);
                 if (cfg) {
+                        size_t stored;
                         start = now_us();
-                        e = disk_region_write_config(t->reg, cfg_gen, cfg, cfg_len, vmha_unix_ms());
-                        /* -ESTALE: the disk holds a newer one, not an I/O error. */
-                        note_since(t, DISK_OP_CONFIG_WRITE, start, e == -ESTALE ? 0 : e);
-                        if (e < 0 && e != -ESTALE) {
-                                /* Retry with the next round unless a newer one came. */
+                        e = disk_region_write_snapshot(t->reg, cfg_gen, cfg, cfg_len, vmha_unix_ms(), &stored);
+                        /* -ESTALE: the disk holds a newer one; -EFBIG: it does
+                         * not fit. Neither is an I/O error. */
+                        note_since(t, DISK_OP_CONFIG_WRITE, start, e == -ESTALE || e == -EFBIG ? 0 : e);
+                        r.config_attempts++;
+                        r.config_gen = cfg_gen;
+                        r.config_error = e == -ESTALE ? 0 : e;
+                        r.config_stored = stored;
+                        r.config_raw = cfg_len;
+                        if (e < 0 && e != -ESTALE && e != -EFBIG) {
+                                /* Retry with the next round unless a newer one came;
+                                 * one that does not fit never will. */
                                 pthread_mutex_lock(&t->lock);
                                 if (!t->config) {
                                         t->config = cfg;

@@ -34,6 +34,14 @@ struct disk_round {
         struct disk_mailbox *mailboxes; /* [slot_count + 1], every host's, valid where mb_status[i].error == 0 */
         struct disk_status *mb_status;
         int write_error, read_error;    /* 0 or -errno of the last failure */
+        /* The last config snapshot write (a count of attempts, to notice a
+         * new one): its generation, 0 or -errno (-EFBIG: it does not fit
+         * a copy, and is not retried), and its size compressed. */
+        uint64_t config_attempts;
+        uint64_t config_gen;
+        int config_error;
+        uint64_t config_stored;
+        uint64_t config_raw;
 };
 
 /* Allocates (and frees) a round's arrays for slot_count slots. */
@@ -55,8 +63,10 @@ void disk_thread_take(struct disk_thread *t, struct disk_round *out);
 /* Sets what the next slot writes say (seq, incarnation and write time are
  * filled in by the thread). */
 void disk_thread_set_slot(struct disk_thread *t, const struct disk_slot *s);
-/* Queues a config snapshot (copied) to be written to the disk's config
- * region at the next round; a newer one replaces one not yet written. */
+/* Queues a config snapshot (copied, uncompressed) to be compressed and
+ * written to the disk's config region at the next round; a newer one
+ * replaces one not yet written. A write that fails is tried again at the
+ * next rounds, unless it does not fit a copy (-EFBIG) or is stale. */
 int disk_thread_set_config(struct disk_thread *t, uint64_t generation, const void *payload, uint32_t len);
 /* Queues a mailbox write (to another host's mailbox: a poison pill or a
  * clear) for the next round. At most one per target is kept: a newer one

@@ -26,6 +26,7 @@
  */
 #pragma once
 
+#include "core/hastate_disk.h"
 #include "core/node.h"
 #include "daemon/config.h"
 #include "daemon/disk_thread.h"
@@ -52,6 +53,9 @@ struct vmhad_pending {
         int32_t id;
         uint64_t seq;
         uint64_t deadline_ms;
+        enum ipc_op op;                 /* what the reply's "result" describes */
+        char name[IPC_NAME_MAX];        /* the VM or host it names */
+        bool on;                        /* host maintenance */
 };
 
 /* The failures-tolerated figure, computed under a time budget and kept
@@ -129,6 +133,16 @@ struct vmhad {
         /* The metrics textfile (vmhad_metrics.c); NULL: none configured. */
         struct metrics_file *metrics_file;
         int metrics_error;              /* the write result last logged */
+
+        /* The config snapshot on the disk: the disk thread's last write
+         * seen, and whether writes are failing (logged once per run of
+         * failures); what the current state needs there, by generation. */
+        uint64_t config_attempts_seen;
+        bool config_failing;
+        uint64_t config_capacity;
+        bool config_size_valid;
+        uint64_t config_size_gen;
+        struct hastate_disk_size config_size;
 };
 
 extern struct vmhad *vmhad_daemon;      /* for libqb callbacks without context */

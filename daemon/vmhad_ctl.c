@@ -49,7 +49,7 @@ static void reply_json(qb_ipcs_connection_t *c, int32_t id, json_object *o) {
 }
 
 static void reply_error(qb_ipcs_connection_t *c, int32_t id, const char *fmt, ...) {
-        char msg[IPC_ERROR_MAX + 128];
+        char msg[NODE_TEXT_MAX + 128];
         va_list ap;
         json_object *o = json_object_new_object();
 
@@ -59,6 +59,42 @@ static void reply_error(qb_ipcs_connection_t *c, int32_t id, const char *fmt, ..
         json_object_object_add(o, "ok", json_object_new_boolean(0));
         json_object_object_add(o, "error", json_object_new_string(msg));
         reply_json(c, id, o);
+}
+
+/* What a change left, for the reply's "result": the pool's settings, the
+ * VM as it now is, or what became of the VM or host it named. */
+static json_object *change_result(struct vmhad *d, const struct vmhad_pending *p) {
+        const struct hastate *s = node_state(d->node);
+        json_object *o = json_object_new_object();
+
+        switch (p->op) {
+        case IPC_OP_ENABLE:
+        case IPC_OP_DISABLE:
+        case IPC_OP_POOL_SET:
+                json_object_object_add(o, "ha_enabled", json_object_new_boolean(s->pool.ha_enabled));
+                json_object_object_add(o, "failures_to_tolerate", json_object_new_int((int32_t)s->pool.ftt_target));
+                json_object_object_add(o, "allow_overcommit", json_object_new_boolean(s->pool.allow_overcommit));
+                break;
+        case IPC_OP_VM_SET: {
+                const struct hastate_vm *vm = NULL;
+                for (size_t i = 0; i < s->n_vms && !vm; i++)
+                        if (strcmp(s->vms[i].name, p->name) == 0)
+                                vm = &s->vms[i];
+                json_object_put(o);
+                return vm ? vmhad_vm_json(d, vm) : NULL;
+        }
+        case IPC_OP_VM_REMOVE:
+                json_object_object_add(o, "name", json_object_new_string(p->name));
+                json_object_object_add(o, "protected", json_object_new_boolean(0));
+                break;
+        case IPC_OP_HOST_MAINTENANCE:
+                json_object_object_add(o, "host", json_object_new_string(p->name));
+                json_object_object_add(o, "maintenance", json_object_new_boolean(p->on));
+                break;
+        default:
+                break;
+        }
+        return o;
 }
 
 void vmhad_ctl_change_done(struct vmhad *d, uint64_t seq, int r, const char *why) {
@@ -71,6 +107,7 @@ void vmhad_ctl_change_done(struct vmhad *d, uint64_t seq, int r, const char *why
                         json_object_object_add(o, "ok", json_object_new_boolean(1));
                         json_object_object_add(o, "generation",
                                                json_object_new_int64((int64_t)node_state(d->node)->generation));
+                        json_object_object_add(o, "result", change_result(d, p));
                         reply_json(p->conn, p->id, o);
                 } else {
                         reply_error(p->conn, p->id, "%s", why);
@@ -199,7 +236,7 @@ static int change_message(struct vmhad *d, const struct ipc_request *req, struct
 static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, const struct ipc_request *req) {
         const struct survival_verdict *v = node_verdict(d->node);
         struct hastate_msg m;
-        char err[IPC_ERROR_MAX];
+        char err[NODE_TEXT_MAX];
         uint64_t seq;
         int slot = -1;
 
@@ -208,7 +245,10 @@ static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, 
                             v ? v->reason : "no verdict yet");
                 return;
         }
-        if (change_message(d, req, &m, err, sizeof(err)) < 0 || vmhad_admission_check(d, &m, err, sizeof(err)) < 0) {
+        /* Invalid, too big for the disk, or against the planner: refused
+         * here, before any host sees it. */
+        if (change_message(d, req, &m, err, sizeof(err)) < 0 || node_check_change(d->node, &m, err, sizeof(err)) < 0 ||
+            vmhad_admission_check(d, &m, err, sizeof(err)) < 0) {
                 reply_error(c, id, "%s", err);
                 return;
         }
@@ -227,7 +267,10 @@ static void handle_change(struct vmhad *d, qb_ipcs_connection_t *c, int32_t id, 
         }
         qb_ipcs_connection_ref(c);
         d->pending[slot] = (struct vmhad_pending){ .conn = c, .id = id, .seq = seq,
-                                                   .deadline_ms = vmha_now_ms() + VMHAD_CHANGE_REPLY_TIMEOUT_MS };
+                                                   .deadline_ms = vmha_now_ms() + VMHAD_CHANGE_REPLY_TIMEOUT_MS,
+                                                   .op = req->op, .on = req->on };
+        snprintf(d->pending[slot].name, sizeof(d->pending[slot].name), "%s",
+                 req->op == IPC_OP_HOST_MAINTENANCE ? req->host : req->vm);
 }
 
 /* haadm host fence: a poison pill by hand. The engine refuses it to the
@@ -256,6 +299,12 @@ static void handle_host_fence(struct vmhad *d, qb_ipcs_connection_t *c, int32_t 
         o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(1));
         json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
+        {
+                json_object *res = json_object_new_object();
+                json_object_object_add(res, "host", json_object_new_string(req->host));
+                json_object_object_add(res, "mailbox_seq", json_object_new_int64((int64_t)seq));
+                json_object_object_add(o, "result", res);
+        }
         reply_json(c, id, o);
 }
 

@@ -75,6 +75,39 @@ static void on_round(struct vmhad *d) {
         vmhad_dispatch(d, &ev);
 }
 
+/* The disk thread's last config write: a failure is logged when a run of
+ * them starts, not at every retry, and the end of the run is logged too. */
+static void on_config_written(struct vmhad *d) {
+        const struct disk_round *r = &d->round;
+        uint64_t cap = d->config_capacity;
+
+        d->config_attempts_seen = r->config_attempts;
+        if (r->config_error == 0) {
+                if (d->config_failing)
+                        qb_log(LOG_NOTICE, "the HA configuration is on the heartbeat disk again (generation %llu, "
+                                           "%llu bytes compressed)",
+                               (unsigned long long)r->config_gen, (unsigned long long)r->config_stored);
+                d->config_failing = false;
+                return;
+        }
+        if (d->config_failing)
+                return;
+        d->config_failing = true;
+        if (r->config_error == -EFBIG)
+                qb_log(LOG_ERR, "cannot write the HA configuration to the heartbeat disk (generation %llu): it needs "
+                                "%llu bytes (%llu compressed from %llu), a config copy holds %llu; the disk keeps an "
+                                "older generation, which a cold start of the pool would go back to. Remove VMs, or "
+                                "re-create the region at its default size with the pool stopped ('haadm disk init')",
+                       (unsigned long long)r->config_gen,
+                       (unsigned long long)(r->config_stored + sizeof(struct disk_raw_config)),
+                       (unsigned long long)r->config_stored, (unsigned long long)r->config_raw,
+                       (unsigned long long)cap);
+        else
+                qb_log(LOG_ERR, "cannot write the HA configuration to the heartbeat disk (generation %llu): %s; "
+                                "trying again every disk interval, and saying so here once it works",
+                       (unsigned long long)r->config_gen, strerror(-r->config_error));
+}
+
 int32_t vmhad_on_disk_event(int32_t fd, int32_t revents, void *data) {
         struct vmhad *d = data;
         uint64_t start = vmhad_now_us();
@@ -98,6 +131,8 @@ int32_t vmhad_on_disk_event(int32_t fd, int32_t revents, void *data) {
                 d->round_seen = d->round.round;
                 on_round(d);
         }
+        if (d->round.config_attempts != d->config_attempts_seen)
+                on_config_written(d);
         vmhad_loop_note(d, "disk completion", start);
         return 0;
 }

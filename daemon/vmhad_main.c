@@ -83,19 +83,25 @@ static int open_region(struct vmhad *d, struct disk_region **reg) {
         return 0;
 }
 
-/* The HA state a cold start begins with: the disk's config snapshot. */
+/* The HA state a cold start begins with: the disk's config snapshot. A
+ * copy that does not verify (checksum, compressed stream, length) is never
+ * used; with neither copy valid the pool starts empty, and says why. */
 static struct hastate *load_state(struct disk_region *reg) {
         struct disk_config_header hdr[2];
-        struct disk_status st[2];
+        struct disk_status st[2] = { { 0 }, { 0 } };
         struct hastate_error err;
         struct hastate *s = NULL;
         void *payload = NULL;
-        int current;
+        int current = -1, r;
 
-        if (disk_region_read_config(reg, hdr, st, &current, &payload) < 0 || current < 0) {
-                qb_log(LOG_WARNING, "no readable HA configuration on disk: starting empty");
-        } else if (hdr[current].payload_len > 0) {
-                if (hastate_snapshot_decode(payload, hdr[current].payload_len, &s, &err) < 0)
+        r = disk_region_read_config(reg, hdr, st, &current, &payload);
+        if (r < 0)
+                qb_log(LOG_WARNING, "cannot read the HA configuration on disk (%s): starting empty", strerror(-r));
+        else if (current < 0)
+                qb_log(LOG_WARNING, "no valid HA configuration on disk (%s; %s): starting empty", st[0].msg.msg,
+                       st[1].msg.msg);
+        else if (hdr[current].raw_len > 0) {
+                if (hastate_snapshot_decode(payload, hdr[current].raw_len, &s, &err) < 0)
                         qb_log(LOG_ERR, "the HA configuration on disk is not usable (%s): starting empty", err.msg);
                 else
                         qb_log(LOG_INFO, "loaded the HA configuration from disk (generation %llu, %zu VMs)",
@@ -138,7 +144,8 @@ static int start_engine(struct vmhad *d, struct disk_region *reg) {
         size_t n, count = 0;
         const struct cluster_node *nodes = cluster_nodes(d->cl, &n);
         struct node_config nc = { .self_id = d->self, .hosts = ids, .host_names = names,
-                                  .timeout_ms = d->sb.timeout_ms, .vm_memory_mib = d->cfg.vm_memory_mib };
+                                  .timeout_ms = d->sb.timeout_ms, .vm_memory_mib = d->cfg.vm_memory_mib,
+                                  .config_capacity = disk_layout_config_bytes(&reg->layout) };
         int r;
 
         for (size_t i = 0; i < n && count < CORE_MAX_HOST_ID; i++) {
@@ -151,6 +158,7 @@ static int start_engine(struct vmhad *d, struct disk_region *reg) {
                 names[count++] = nodes[i].name;
         }
         nc.n_hosts = count;
+        d->config_capacity = nc.config_capacity;
         r = node_new(&nc, load_state(reg), vmha_now_ms(), &d->node);
         if (r < 0) {
                 qb_log(LOG_CRIT, "cannot start the node engine: %s", strerror(-r));

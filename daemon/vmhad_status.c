@@ -296,6 +296,39 @@ static json_object *hosts_json(struct vmhad *d, uint64_t now) {
         return hosts;
 }
 
+/* What the HA configuration takes in a config copy on the disk, measured
+ * (compressed) once per generation: status is asked often, the state
+ * changes seldom. */
+static json_object *config_disk_json(struct vmhad *d) {
+        const struct hastate *s = node_state(d->node);
+        struct hastate_disk_size *sz = &d->config_size;
+        json_object *o = json_object_new_object();
+        uint64_t start = vmhad_now_us();
+
+        if (!d->config_size_valid || d->config_size_gen != s->generation) {
+                d->config_size_valid = hastate_disk_check(s, d->config_capacity, true, sz) == 0;
+                d->config_size_gen = s->generation;
+                vmhad_loop_note(d, "config size", start);
+        }
+        json_object_object_add(o, "capacity_bytes", json_object_new_int64((int64_t)d->config_capacity));
+        json_object_object_add(o, "vms_guaranteed",
+                               json_object_new_int64((int64_t)hastate_disk_vms_for(d->config_capacity)));
+        if (d->config_size_valid) {
+                json_object_object_add(o, "snapshot_bytes", json_object_new_int64((int64_t)sz->raw_len));
+                json_object_object_add(o, "stored_bytes",
+                                       json_object_new_int64((int64_t)(sz->stored_len + sizeof(struct disk_raw_config))));
+                json_object_object_add(o, "worst_case_bytes", json_object_new_int64((int64_t)sz->bound));
+                json_object_object_add(o, "fits", json_object_new_boolean(sz->fits));
+        }
+        /* Only the master writes: elsewhere, a former master included, this
+         * is null. */
+        json_object_object_add(o, "write_error",
+                               !d->config_failing || node_master(d->node) != d->self ? NULL :
+                               json_object_new_string(d->round.config_error == -EFBIG ? "does not fit a config copy" :
+                                                      strerror(-d->round.config_error)));
+        return o;
+}
+
 static json_object *pool_json(struct vmhad *d) {
         const struct hastate *s = node_state(d->node);
         const struct vmhad_ntol_cache *nt = vmhad_ntol(d);
@@ -308,6 +341,7 @@ static json_object *pool_json(struct vmhad *d) {
         json_object_object_add(pool, "config_generation", json_object_new_int64((int64_t)s->generation));
         json_object_object_add(pool, "timeout_s", json_object_new_double(node_timing(d->node)->timeout_ms / 1000.0));
         json_object_object_add(pool, "quorate", json_object_new_boolean(node_inputs(d->node)->quorate));
+        json_object_object_add(pool, "config_disk", config_disk_json(d));
         if (nt->result == 0) {
                 json_object_object_add(pool, "failures_tolerated", json_object_new_int((int32_t)nt->failures_tolerated));
                 json_object_object_add(pool, "ntol_exact", json_object_new_boolean(nt->exact));

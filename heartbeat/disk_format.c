@@ -72,12 +72,13 @@ static int header_check(const void *buf, size_t buf_len, size_t crc_len, uint32_
         }
         if (le32toh(h->crc32) != block_crc(buf, crc_len))
                 return fail(err, -EBADMSG, "%s: checksum mismatch", what);
-        /* A valid structure of another version is not corrupt: say so. */
+        /* A valid structure of another version is not corrupt: say so, and
+         * never read it as this version's. */
         if (le16toh(h->version) > DISK_LAYOUT_VERSION)
                 return fail(err, -EPROTO, "%s: made by a newer vmha (layout version %u; this build reads %u)",
                             what, le16toh(h->version), DISK_LAYOUT_VERSION);
         if (le16toh(h->version) != DISK_LAYOUT_VERSION)
-                return fail(err, -EPROTO, "%s: layout version %u is not one this build reads (%u)",
+                return fail(err, -EPROTO, "%s: made by an older vmha (layout version %u; this build reads %u)",
                             what, le16toh(h->version), DISK_LAYOUT_VERSION);
         if (h->reserved != 0)
                 return fail(err, -EBADMSG, "%s: reserved header field is not zero", what);
@@ -173,6 +174,11 @@ uint64_t disk_layout_config_bytes(const struct disk_layout *l) {
 
 uint32_t disk_layout_config_payload_max(const struct disk_layout *l) {
         return (uint32_t)(disk_layout_config_bytes(l) - sizeof(struct disk_raw_config));
+}
+
+uint64_t disk_layout_config_span(uint32_t payload_len) {
+        uint64_t n = sizeof(struct disk_raw_config) + (uint64_t)payload_len;
+        return (n + DISK_BLOCK_SIZE - 1) / DISK_BLOCK_SIZE * DISK_BLOCK_SIZE;
 }
 
 uint64_t disk_layout_claims_offset(const struct disk_layout *l, uint32_t host_id, uint32_t block_no) {
@@ -428,19 +434,30 @@ int disk_claims_decode(const struct disk_super *sb, uint32_t host_id, uint32_t b
 
 /* ---- config copies ---- */
 
+/* What a header may say: a payload is compressed and inflates to a bounded,
+ * non-zero length; no payload means nothing to inflate. */
+static bool config_shape_ok(uint32_t flags, uint32_t payload_len, uint32_t raw_len) {
+        if (payload_len == 0)
+                return flags == 0 && raw_len == 0;
+        return flags == DISK_CONFIG_DEFLATE && raw_len > 0 && raw_len <= DISK_CONFIG_RAW_MAX;
+}
+
 int disk_config_encode(const struct disk_super *sb, const struct disk_config_header *ch,
                        const void *payload, void *buf, size_t buf_len) {
         struct disk_raw_config *r = buf;
         struct disk_layout l;
 
         disk_layout_from_super(&l, sb);
-        if (ch->copy > 1 || buf_len != disk_layout_config_bytes(&l) ||
-            ch->payload_len > disk_layout_config_payload_max(&l))
+        if (ch->copy > 1 || buf_len > disk_layout_config_bytes(&l) ||
+            buf_len < sizeof(*r) + (size_t)ch->payload_len || ch->payload_len > disk_layout_config_payload_max(&l) ||
+            !config_shape_ok(ch->flags, ch->payload_len, ch->raw_len))
                 return -EINVAL;
         memset(buf, 0, buf_len);
         header_encode(&r->hdr, DISK_MAGIC_CONFIG, ch->copy, sb->uuid);
         r->generation = htole64(ch->generation);
         r->payload_len = htole32(ch->payload_len);
+        r->flags = htole32(ch->flags);
+        r->raw_len = htole32(ch->raw_len);
         r->written_unix_ms = htole64(ch->written_unix_ms);
         if (ch->payload_len)
                 memcpy((uint8_t *)buf + sizeof(*r), payload, ch->payload_len);
@@ -471,16 +488,88 @@ int disk_config_decode(const struct disk_super *sb, uint32_t copy, const void *b
         e = header_check(buf, buf_len, sizeof(*r) + len, DISK_MAGIC_CONFIG, what, sb->uuid, copy, err);
         if (e < 0)
                 return e;
-        if (r->reserved != 0 || !all_zero(r->pad, sizeof(r->pad)))
+        if (!all_zero(r->pad, sizeof(r->pad)))
                 return fail(err, -EBADMSG, "%s: reserved fields are not zero", what);
+        if (le32toh(r->flags) & ~(uint32_t)_DISK_CONFIG_FLAGS_ALL)
+                return fail(err, -EBADMSG, "%s: unknown flags 0x%x", what, le32toh(r->flags));
+        if (!config_shape_ok(le32toh(r->flags), len, le32toh(r->raw_len)))
+                return fail(err, -EBADMSG, "%s: %u stored bytes with flags 0x%x cannot inflate to %u bytes", what,
+                            len, le32toh(r->flags), le32toh(r->raw_len));
         memset(ch, 0, sizeof(*ch));
         ch->copy = copy;
         ch->generation = le64toh(r->generation);
+        ch->flags = le32toh(r->flags);
         ch->payload_len = len;
+        ch->raw_len = le32toh(r->raw_len);
         ch->written_unix_ms = le64toh(r->written_unix_ms);
         if (payload)
                 *payload = (const uint8_t *)buf + sizeof(*r);
         return 0;
+}
+
+uint64_t disk_config_bytes_max(uint64_t raw_len) {
+        if (raw_len > DISK_CONFIG_RAW_MAX)
+                return 0;
+        return sizeof(struct disk_raw_config) + compressBound((uLong)raw_len);
+}
+
+uint32_t disk_config_blocks_for(uint64_t raw_len) {
+        uint64_t bytes = disk_config_bytes_max(raw_len);
+        uint64_t blocks = (bytes + DISK_BLOCK_SIZE - 1) / DISK_BLOCK_SIZE;
+
+        return bytes && blocks <= DISK_MAX_CONFIG_BLOCKS ? (uint32_t)blocks : 0;
+}
+
+int disk_config_deflate(const void *raw, size_t raw_len, void *out, size_t out_cap, size_t *out_len) {
+        uLongf n = (uLongf)out_cap;
+        int z;
+
+        if (raw_len == 0 || raw_len > DISK_CONFIG_RAW_MAX)
+                return -EINVAL;
+        z = compress2(out, &n, raw, (uLong)raw_len, Z_DEFAULT_COMPRESSION);
+        if (z == Z_BUF_ERROR)
+                return -ENOSPC;
+        if (z != Z_OK)
+                return -EINVAL;
+        *out_len = n;
+        return 0;
+}
+
+int disk_config_inflate(const struct disk_config_header *ch, const void *payload, void *raw,
+                        struct disk_error *err) {
+        const char *what = ch->copy == 0 ? "config A" : "config B";
+        uLongf out = ch->raw_len;
+        uLong in = ch->payload_len;
+        int z;
+
+        if (ch->payload_len == 0)
+                return ch->raw_len == 0 ? 0 : fail(err, -EBADMSG, "%s: no payload to inflate", what);
+        if (ch->flags != DISK_CONFIG_DEFLATE)
+                return fail(err, -EBADMSG, "%s: payload is not compressed (flags 0x%x)", what, ch->flags);
+        /* uncompress2() says how much of the stream it used, so bytes after
+         * its end are caught as well as a short or a long stream. */
+        z = uncompress2(raw, &out, payload, &in);
+        if (z == Z_OK && in == ch->payload_len && out == ch->raw_len)
+                return 0;
+        if (z == Z_OK && in != ch->payload_len)
+                return fail(err, -EBADMSG, "%s: %lu bytes after the end of the compressed stream", what,
+                            (unsigned long)(ch->payload_len - in));
+        if (z == Z_OK)
+                return fail(err, -EBADMSG, "%s: inflates to %lu bytes, the header says %u", what,
+                            (unsigned long)out, ch->raw_len);
+        /* The output is full: with input left, the stream is longer than
+         * the header says; with none, it may also have been cut short. */
+        if (z == Z_BUF_ERROR && in < ch->payload_len)
+                return fail(err, -EBADMSG, "%s: inflates to more than the %u bytes the header says", what,
+                            ch->raw_len);
+        if (z == Z_BUF_ERROR)
+                return fail(err, -EBADMSG, "%s: compressed stream does not end after the %u bytes the header says "
+                            "(cut short, or longer)", what, ch->raw_len);
+        if (z == Z_DATA_ERROR && in == ch->payload_len)
+                return fail(err, -EBADMSG, "%s: compressed stream ends early or is damaged", what);
+        if (z == Z_MEM_ERROR)
+                return fail(err, -ENOMEM, "%s: out of memory while inflating", what);
+        return fail(err, -EBADMSG, "%s: payload does not inflate (%s)", what, zError(z));
 }
 
 int disk_config_pick(int a_valid, const struct disk_config_header *a,

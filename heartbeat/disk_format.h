@@ -7,7 +7,8 @@
  *   block 0                     superblock
  *   blocks 1 .. S               one slot per host id (written by that host)
  *   blocks S+1 .. 2S            one mailbox per host id (written by the master)
- *   2 config copies, A and B    the HA configuration snapshot, double-buffered
+ *   2 config copies, A and B    the HA configuration snapshot, compressed,
+ *                               double-buffered
  *   S x K claim blocks          each host's ownership claims, K blocks per host
  *
  * Host ids run from 1 to S; slot and mailbox i belong to host i.
@@ -26,7 +27,10 @@
 #include <stdint.h>
 
 #define DISK_BLOCK_SIZE         4096u
-#define DISK_LAYOUT_VERSION     1u
+/* Version 2: config copies hold the snapshot compressed (DISK_CONFIG_DEFLATE)
+ * and say its uncompressed length. A region of any other version is refused,
+ * never read as this one. */
+#define DISK_LAYOUT_VERSION     2u
 #define DISK_MAX_SLOTS          255u
 #define DISK_DEFAULT_SLOTS      64u
 #define DISK_CLUSTER_NAME_MAX   64u     /* including the terminating NUL */
@@ -38,8 +42,16 @@
 #define DISK_MAX_TIMEOUT_MS     600000u
 #define DISK_DEFAULT_CLAIM_BLOCKS  4u   /* per host: 4 x 253 = 1012 claims */
 #define DISK_MAX_CLAIM_BLOCKS      64u
-#define DISK_DEFAULT_CONFIG_BLOCKS 32u  /* per copy: 128 KiB */
+/* Per copy: the largest HA configuration vmhad accepts (HASTATE_MAX_VMS VMs,
+ * every name and config path at its longest) takes 1,437,760 bytes as a
+ * snapshot; compressed, it is at most compressBound() of that, 1,438,211
+ * bytes, plus the 64-byte header: 352 blocks (1.38 MiB). test_hastate_disk
+ * checks this figure against hastate_disk_blocks_for(HASTATE_MAX_VMS). */
+#define DISK_DEFAULT_CONFIG_BLOCKS 352u
 #define DISK_MAX_CONFIG_BLOCKS     1024u
+/* A snapshot inflates to at most this many bytes; a header that says more
+ * is corrupt. */
+#define DISK_CONFIG_RAW_MAX        (16u << 20)
 #define DISK_CLAIMS_PER_BLOCK      253u
 #define DISK_ERROR_MAX          160u
 
@@ -124,20 +136,30 @@ struct disk_raw_claims {
 } __attribute__((packed));
 _Static_assert(sizeof(struct disk_raw_claims) == DISK_BLOCK_SIZE, "claims layout");
 
-/* A config copy is a header followed by an opaque payload (the daemon's
- * serialized HA configuration). The checksum covers the header and exactly
- * payload_len bytes; the copy spans config_blocks blocks. */
+/* A config copy is a header followed by a payload: the daemon's serialized
+ * HA configuration, compressed with zlib (compress2) when flags say
+ * DISK_CONFIG_DEFLATE. payload_len counts the bytes stored after the header,
+ * raw_len what they inflate to. The checksum covers the header and exactly
+ * payload_len bytes, and is checked before anything is inflated. The copy
+ * spans config_blocks blocks; a write covers only the blocks its header and
+ * payload need, and the bytes after them mean nothing. */
 struct disk_raw_config {
         struct disk_raw_header hdr;
         le64_t generation;
-        le32_t payload_len;
-        le32_t reserved;
+        le32_t payload_len;     /* stored bytes; where version 1 kept it */
+        le32_t flags;           /* DISK_CONFIG_*; version 1 kept a zero here */
         le64_t written_unix_ms;
-        uint8_t pad[64 - 32 - 24];
+        le32_t raw_len;         /* the payload's length once inflated */
+        uint8_t pad[64 - 32 - 28];
 } __attribute__((packed));
 _Static_assert(sizeof(struct disk_raw_config) == 64, "config header layout");
 
 /* ---- native, decoded forms ---- */
+
+enum disk_config_flags {
+        DISK_CONFIG_DEFLATE = 1u << 0,  /* the payload is a zlib stream */
+        _DISK_CONFIG_FLAGS_ALL = (1u << 1) - 1,
+};
 
 enum disk_slot_state {
         DISK_SLOT_EMPTY   = 0,  /* never used by a host */
@@ -212,10 +234,14 @@ struct disk_claims_block {
         struct disk_claim claims[DISK_CLAIMS_PER_BLOCK];
 };
 
+/* A copy with a payload is always compressed (flags DISK_CONFIG_DEFLATE,
+ * raw_len > 0); an empty one has flags, payload_len and raw_len all 0. */
 struct disk_config_header {
         uint32_t copy;          /* 0 = A, 1 = B */
         uint64_t generation;
-        uint32_t payload_len;
+        uint32_t flags;         /* enum disk_config_flags */
+        uint32_t payload_len;   /* bytes stored after the header */
+        uint32_t raw_len;       /* bytes the payload inflates to */
         uint64_t written_unix_ms;
 };
 
@@ -243,11 +269,15 @@ uint64_t disk_layout_mailbox_offset(const struct disk_layout *l, uint32_t host_i
 uint64_t disk_layout_config_offset(const struct disk_layout *l, uint32_t copy);
 uint64_t disk_layout_config_bytes(const struct disk_layout *l);
 uint32_t disk_layout_config_payload_max(const struct disk_layout *l);
+/* Bytes of a copy that a header with payload_len bytes after it spans,
+ * rounded up to whole blocks: what a write covers and a read fetches. */
+uint64_t disk_layout_config_span(uint32_t payload_len);
 uint64_t disk_layout_claims_offset(const struct disk_layout *l, uint32_t host_id, uint32_t block_no);
 void disk_layout_from_super(struct disk_layout *l, const struct disk_super *sb);
 
-/* Encoders fill a DISK_BLOCK_SIZE buffer (config: disk_layout_config_bytes)
- * completely, checksum included. They return 0 or -EINVAL for values that
+/* Encoders fill a DISK_BLOCK_SIZE buffer (config: buf_len bytes, at least
+ * the header and payload, at most disk_layout_config_bytes) completely,
+ * checksum included. They return 0 or -EINVAL for values that
  * cannot be represented. */
 int disk_super_encode(const struct disk_super *sb, void *block);
 int disk_slot_encode(const struct disk_super *sb, const struct disk_slot *slot, void *block);
@@ -270,6 +300,24 @@ int disk_claims_decode(const struct disk_super *sb, uint32_t host_id, uint32_t b
 /* Decodes a config copy of buf_len bytes; *payload points into buf. */
 int disk_config_decode(const struct disk_super *sb, uint32_t copy, const void *buf, size_t buf_len,
                        struct disk_config_header *ch, const void **payload, struct disk_error *err);
+
+/* Sizing a config copy. The most bytes a snapshot of raw_len bytes can take
+ * in a copy, header included, whatever it compresses to (compressBound), and
+ * the blocks per copy that therefore always hold it; 0 when raw_len is
+ * beyond DISK_CONFIG_RAW_MAX or needs more than DISK_MAX_CONFIG_BLOCKS. */
+uint64_t disk_config_bytes_max(uint64_t raw_len);
+uint32_t disk_config_blocks_for(uint64_t raw_len);
+/* Compresses raw_len bytes of a snapshot into out, which has room for
+ * out_cap bytes (compressBound(raw_len) always suffices); *out_len is what
+ * it took. Returns 0, -ENOSPC when out_cap is too small, -EINVAL for an
+ * empty or oversized snapshot. Pure: no allocation. */
+int disk_config_deflate(const void *raw, size_t raw_len, void *out, size_t out_cap, size_t *out_len);
+/* Inflates the payload of a copy decoded into ch into raw, which holds
+ * ch->raw_len bytes. A stream that is not zlib, is truncated, has bytes
+ * after its end or inflates to another length than raw_len is corrupt:
+ * -EBADMSG with the reason in err ("config B: ..."). */
+int disk_config_inflate(const struct disk_config_header *ch, const void *payload, void *raw,
+                        struct disk_error *err);
 
 /* Of two config copies, which one to trust: the valid one with the higher
  * generation. Returns the copy index, or -ENOENT when neither is valid. */

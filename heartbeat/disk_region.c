@@ -1,10 +1,12 @@
 /* Region-level reads and writes over disk_io. */
 #include "heartbeat/disk_region.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static void *block_alloc(size_t len) {
         void *p;
@@ -232,49 +234,90 @@ int disk_region_write_claims(struct disk_region *r, const struct disk_claims_blo
                            encode_claims, cb);
 }
 
+int disk_region_read_config_copy(struct disk_region *r, uint32_t c, struct disk_config_header *hdr,
+                                 struct disk_status *st, void **raw) {
+        uint64_t off = disk_layout_config_offset(&r->layout, c), span = DISK_BLOCK_SIZE;
+        uint32_t max = disk_layout_config_payload_max(&r->layout);
+        const struct disk_raw_config *rc;
+        const void *payload;
+        uint8_t *buf;
+        int e;
+
+        *raw = NULL;
+        e = read_blocks(r, off, 1, &buf);
+        if (e < 0)
+                return e;
+        rc = (const struct disk_raw_config *)buf;
+        if (le32toh(rc->hdr.magic) == DISK_MAGIC_CONFIG && le32toh(rc->payload_len) <= max)
+                span = disk_layout_config_span(le32toh(rc->payload_len));
+        if (span > DISK_BLOCK_SIZE) {
+                free(buf);
+                e = read_blocks(r, off, span / DISK_BLOCK_SIZE, &buf);
+                if (e < 0)
+                        return e;
+        }
+        /* A length beyond the copy is the decoder's to report. */
+        st->error = disk_config_decode(&r->sb, c, buf, span, hdr, &payload, &st->msg);
+        if (st->error == 0 && hdr->raw_len > 0) {
+                *raw = malloc(hdr->raw_len);
+                if (!*raw) {
+                        free(buf);
+                        return -ENOMEM;
+                }
+                st->error = disk_config_inflate(hdr, payload, *raw, &st->msg);
+                if (st->error == -ENOMEM) {
+                        free(buf);
+                        free(*raw);
+                        *raw = NULL;
+                        return -ENOMEM;
+                }
+                if (st->error < 0) {
+                        free(*raw);
+                        *raw = NULL;
+                }
+        }
+        free(buf);
+        return 0;
+}
+
 int disk_region_read_config(struct disk_region *r, struct disk_config_header hdr[2],
-                            struct disk_status st[2], int *current, void **payload) {
-        size_t len = disk_layout_config_bytes(&r->layout);
-        const void *p[2] = { NULL, NULL };
-        uint8_t *buf[2] = { NULL, NULL };
+                            struct disk_status st[2], int *current, void **snapshot) {
+        void *raw[2] = { NULL, NULL };
         int e = 0;
 
-        for (uint32_t c = 0; c < 2 && e == 0; c++) {
-                e = read_blocks(r, disk_layout_config_offset(&r->layout, c), r->sb.config_blocks, &buf[c]);
-                if (e == 0)
-                        st[c].error = disk_config_decode(&r->sb, c, buf[c], len, &hdr[c], &p[c], &st[c].msg);
-        }
+        for (uint32_t c = 0; c < 2 && e == 0; c++)
+                e = disk_region_read_config_copy(r, c, &hdr[c], &st[c], &raw[c]);
         if (e == 0) {
                 *current = disk_config_pick(st[0].error == 0, &hdr[0], st[1].error == 0, &hdr[1]);
                 if (*current < 0)
                         *current = -1;
-                if (payload) {
-                        *payload = NULL;
+                if (snapshot) {
+                        *snapshot = NULL;
                         if (*current >= 0) {
-                                uint32_t n = hdr[*current].payload_len;
-                                *payload = malloc(n ? n : 1);
-                                if (!*payload)
+                                *snapshot = raw[*current] ? raw[*current] : malloc(1);
+                                raw[*current] = NULL;
+                                if (!*snapshot)
                                         e = -ENOMEM;
-                                else if (n)
-                                        memcpy(*payload, p[*current], n);
                         }
                 }
         }
-        free(buf[0]);
-        free(buf[1]);
+        free(raw[0]);
+        free(raw[1]);
         return e;
 }
 
-int disk_region_write_config(struct disk_region *r, uint64_t generation, const void *payload,
-                             uint32_t len, uint64_t now_unix_ms) {
+int disk_region_write_config(struct disk_region *r, uint64_t generation, const void *payload, uint32_t len,
+                             uint32_t raw_len, uint64_t now_unix_ms) {
         struct disk_config_header hdr[2], ch;
         struct disk_status st[2];
-        size_t bytes = disk_layout_config_bytes(&r->layout);
+        uint64_t span;
         uint8_t *buf;
         int current, e;
 
         if (len > disk_layout_config_payload_max(&r->layout))
                 return -EFBIG;
+        if ((len == 0) != (raw_len == 0) || raw_len > DISK_CONFIG_RAW_MAX)
+                return -EINVAL;
         e = disk_region_read_config(r, hdr, st, &current, NULL);
         if (e < 0)
                 return e;
@@ -284,16 +327,44 @@ int disk_region_write_config(struct disk_region *r, uint64_t generation, const v
         ch = (struct disk_config_header){
                 .copy = disk_config_next_copy(st[0].error == 0, &hdr[0], st[1].error == 0, &hdr[1]),
                 .generation = generation,
+                .flags = len ? DISK_CONFIG_DEFLATE : 0,
                 .payload_len = len,
+                .raw_len = raw_len,
                 .written_unix_ms = now_unix_ms,
         };
-        buf = block_alloc(bytes);
+        /* Only the blocks the new copy spans: what lies after them is not
+         * covered by its checksum and is never read as part of it. */
+        span = disk_layout_config_span(len);
+        buf = block_alloc(span);
         if (!buf)
                 return -ENOMEM;
-        e = disk_config_encode(&r->sb, &ch, payload, buf, bytes);
+        e = disk_config_encode(&r->sb, &ch, payload, buf, span);
         if (e == 0)
-                e = disk_io_pwrite(r->io, buf, bytes, disk_layout_config_offset(&r->layout, ch.copy),
-                                   r->timeout_ms);
+                e = disk_io_pwrite(r->io, buf, span, disk_layout_config_offset(&r->layout, ch.copy), r->timeout_ms);
         free(buf);
+        return e;
+}
+
+int disk_region_write_snapshot(struct disk_region *r, uint64_t generation, const void *snapshot, size_t len,
+                               uint64_t now_unix_ms, size_t *stored) {
+        size_t cap = len ? compressBound((uLong)len) : 0, zlen = 0;
+        void *z = NULL;
+        int e = 0;
+
+        *stored = 0;
+        if (len > DISK_CONFIG_RAW_MAX)
+                return -EFBIG;
+        if (len) {
+                z = malloc(cap);
+                if (!z)
+                        return -ENOMEM;
+                e = disk_config_deflate(snapshot, len, z, cap, &zlen);
+        }
+        if (e == 0) {
+                *stored = zlen;
+                e = disk_region_write_config(r, generation, z, (uint32_t)(zlen <= UINT32_MAX ? zlen : UINT32_MAX),
+                                             (uint32_t)len, now_unix_ms);
+        }
+        free(z);
         return e;
 }

@@ -50,12 +50,31 @@ int disk_region_write_slot(struct disk_region *r, const struct disk_slot *slot);
 int disk_region_write_mailbox(struct disk_region *r, const struct disk_mailbox *mb);
 int disk_region_write_claims(struct disk_region *r, const struct disk_claims_block *cb);
 
-/* Reads both config copies. st[0], st[1] and hdr[0], hdr[1] describe A and
- * B. *current is the copy to trust (-1 when neither is valid); when payload
- * is given, it receives a malloc'd copy of the current payload. */
+/* Reads config copy c (0 = A, 1 = B): its first block, then as many more as
+ * its header says the payload spans (bounded by the copy), and verifies it
+ * whole: the checksum first, then the compressed stream. A copy that fails
+ * either is reported in st and never used. When it is valid, *raw holds the
+ * inflated snapshot, hdr->raw_len bytes (malloc'd; NULL for an empty copy).
+ * Returns 0 when the I/O worked, whatever the copy held. */
+int disk_region_read_config_copy(struct disk_region *r, uint32_t c, struct disk_config_header *hdr,
+                                 struct disk_status *st, void **raw);
+/* Reads both config copies, each only as far as its header says its payload
+ * goes, and verifies each on its own: checksum, then the compressed stream
+ * (a stream that does not inflate to the length its header gives makes the
+ * copy corrupt). st[0], st[1] and hdr[0], hdr[1] describe A and B.
+ * *current is the copy to trust (-1 when neither is valid); when snapshot
+ * is given, it receives a malloc'd copy of the current snapshot, inflated,
+ * hdr[*current].raw_len bytes long. */
 int disk_region_read_config(struct disk_region *r, struct disk_config_header hdr[2],
-                            struct disk_status st[2], int *current, void **payload);
+                            struct disk_status st[2], int *current, void **snapshot);
 /* Writes a new generation into the copy that does not hold the newest valid
- * one. The generation must be higher than both copies'. */
-int disk_region_write_config(struct disk_region *r, uint64_t generation, const void *payload,
-                             uint32_t len, uint64_t now_unix_ms);
+ * one: payload is len bytes of a zlib stream (disk_config_deflate) that
+ * inflates to raw_len bytes, or nothing (both 0). The generation must be
+ * higher than both copies'. Returns 0, -EFBIG when the payload does not fit
+ * a copy, -ESTALE, or an I/O error. */
+int disk_region_write_config(struct disk_region *r, uint64_t generation, const void *payload, uint32_t len,
+                             uint32_t raw_len, uint64_t now_unix_ms);
+/* The same for an uncompressed snapshot of len bytes: compresses it first
+ * and says in *stored how many bytes that took (also on -EFBIG). */
+int disk_region_write_snapshot(struct disk_region *r, uint64_t generation, const void *snapshot, size_t len,
+                               uint64_t now_unix_ms, size_t *stored);

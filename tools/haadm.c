@@ -2,6 +2,7 @@
  * groups; each group parses its own options and prints its own help. */
 #include <config.h>      /* configure's: PACKAGE_VERSION */
 #include "tools/haadm.h"
+#include "tools/haadm_report.h"
 
 #include "daemon/config.h"
 
@@ -15,28 +16,34 @@ static const char usage_text[] =
         "       haadm --version     print haadm's version and exit\n"
         "\n"
         "Commands:\n"
-        "  disk init DEVICE --cluster NAME [--slots N] [--timeout SECONDS] [--force]\n"
+        "  disk init DEVICE --cluster NAME [--slots N] [--timeout SECONDS] [--vms N] [--force]\n"
         "                        write a fresh heartbeat region on a shared device\n"
         "  disk dump DEVICE [--json]\n"
         "                        show the superblock, every slot, mailbox, claim area\n"
-        "                        and config copy; corrupt structures are reported\n"
+        "                        and config copy, and the HA configuration stored;\n"
+        "                        corrupt structures are reported\n"
         "  plan --input FILE [--fail H1,H2 | --evacuate H | --protect VM | --grow VM=MIB |\n"
         "                     --start VM@HOST | --maintenance HOST] [--json]\n"
         "                        offline planner on a JSON pool description\n"
         "  status [--json]       the pool as this host's vmhad sees it\n"
         "  metrics               this host's vmhad metrics in the Prometheus text format\n"
-        "  enable | disable      arm or disarm HA pool-wide\n"
-        "  pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]\n"
+        "  enable | disable [--json]\n"
+        "                        arm or disarm HA pool-wide\n"
+        "  pool show [--json]    every pool setting, as this host's vmhad holds it\n"
+        "  pool set [--failures-to-tolerate N] [--allow-overcommit yes|no] [--json]\n"
         "  vm set NAME [--priority restart|best-effort|none] [--order N]\n"
-        "              [--start-delay SECONDS] [--memory MiB] [--config PATH]\n"
-        "  vm list [--json] | vm remove NAME\n"
-        "  host maintenance HOST on|off\n"
-        "  host fence HOST [--yes | -y]\n"
+        "              [--start-delay SECONDS] [--memory MiB] [--config PATH] [--json]\n"
+        "  vm list [--json] | vm remove NAME [--json]\n"
+        "  host maintenance HOST on|off [--json]\n"
+        "  host fence HOST [--yes | -y] [--json]\n"
         "                        poison pill: tell HOST through its mailbox to fence itself;\n"
         "                        asks for confirmation unless --yes (or -y) is given\n"
         "  emergency [--clear] [--json] [--config FILE]\n"
         "                        is this host in emergency mode, and why (works without vmhad);\n"
         "                        also 'haadm host-is-in-emergency-mode'\n"
+        "\n"
+        "With --json, a command that changes the pool prints its outcome, or its error, as\n"
+        "one JSON object on stdout, with the same exit status as without.\n"
         "\n"
         "DEVICE is a path, or LABEL=..., UUID=..., PARTUUID=... or PARTLABEL=... (resolved\n"
         "with libblkid).\n"
@@ -49,14 +56,48 @@ static const char usage_text[] =
         "Exit status: 0 success, 1 negative answer (corrupt data, refused change),\n"
         "2 usage or I/O error, 3 vmhad not running.\n";
 
+static const char *json_command;        /* set: errors are JSON on stdout */
+
+void haadm_json_errors(const char *command) {
+        json_command = command;
+}
+
+bool haadm_json_requested(int argc, char **argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--json") == 0)
+                        return true;
+        return false;
+}
+
+static int vfail(int status, const char *fmt, va_list ap) {
+        char msg[1024];
+
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        if (json_command)
+                haadm_error_json(stdout, json_command, msg, status);
+        else
+                fprintf(stderr, "haadm: %s\n", msg);
+        return status;
+}
+
+int haadm_fail(int status, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vfail(status, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 int haadm_usage_error(const char *fmt, ...) {
         va_list ap;
-        fputs("haadm: ", stderr);
+        int r;
+
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        r = vfail(HAADM_EXIT_USAGE, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
-        return HAADM_EXIT_USAGE;
+        return r;
 }
 
 int haadm_option_error(const char *cmd, const char *help, int c, char **argv) {

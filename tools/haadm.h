@@ -16,10 +16,21 @@ enum {
 /* vmhad's replies nest a few levels (status: hosts[], each an object). */
 #define HAADM_REPLY_DEPTH 16
 
-/* Prints "haadm: MESSAGE" on stderr and returns HAADM_EXIT_USAGE. */
-int haadm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 #include <stdbool.h>
+
+/* Prints "haadm: MESSAGE" on stderr and returns HAADM_EXIT_USAGE. In JSON
+ * mode (below) the message is a JSON object on stdout instead. */
+int haadm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for any exit status: returns status. */
+int haadm_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* JSON mode, for a command given --json: from now on every error it
+ * reports through haadm_usage_error() or haadm_fail() is printed as
+ * {"ok": false, "command": command, "error": ..., "exit_status": ...} on
+ * stdout, so that a script reads one JSON object whatever happens. */
+void haadm_json_errors(const char *command);
+/* Is --json among the arguments (before any "--")? */
+bool haadm_json_requested(int argc, char **argv);
 
 /* For an option getopt_long() refused, with an optstring starting with
  * ':' (so that a missing value is told apart from an unknown option):

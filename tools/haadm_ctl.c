@@ -1,6 +1,8 @@
 /* haadm commands that talk to the local vmhad over libqb IPC: status,
- * metrics, enable, disable, pool set, vm set|list|remove, host maintenance
- * and fence (the status text itself is haadm_status.c).
+ * metrics, enable, disable, pool set|show, vm set|list|remove, host
+ * maintenance and fence (the status text is haadm_status.c; pool show's
+ * text and what the change commands print, with --json too, are
+ * haadm_report.c's).
  *
  * Each builds a request with the same code the daemon parses with
  * (daemon/ipc_proto.c), so client and server cannot disagree about the
@@ -11,6 +13,7 @@
 #include "daemon/json_strict.h"
 #include "planner/planner.h"
 #include "tools/haadm.h"
+#include "tools/haadm_report.h"
 #include "tools/haadm_status.h"
 
 #include <errno.h>
@@ -38,10 +41,11 @@ static json_object *call_with(const struct ipc_request *req, size_t conn_size, s
         c = qb_ipcc_connect(IPC_SERVICE_NAME, conn_size);
         if (!c) {
                 if (errno == EACCES || errno == EPERM)
-                        haadm_usage_error("vmhad refused the connection: run as root or as a member of its ipc_group");
+                        *status = haadm_usage_error("vmhad refused the connection: run as root or as a member of its "
+                                                    "ipc_group");
                 else
-                        fprintf(stderr, "haadm: vmhad is not running on this host (see 'systemctl status vmhad')\n");
-                *status = errno == EACCES || errno == EPERM ? HAADM_EXIT_USAGE : HAADM_EXIT_NODAEMON;
+                        *status = haadm_fail(HAADM_EXIT_NODAEMON, "vmhad is not running on this host (see "
+                                             "'systemctl status vmhad')");
                 return NULL;
         }
         if (ipc_request_format(req, &json) < 0) {
@@ -59,9 +63,8 @@ static json_object *call_with(const struct ipc_request *req, size_t conn_size, s
         }
         n = qb_ipcc_sendv_recv(c, iov, 2, buf, buf_size, REPLY_TIMEOUT_MS);
         if (n < (ssize_t)sizeof(struct qb_ipc_response_header)) {
-                fprintf(stderr, "haadm: no answer from vmhad (%s); it may be hung: try 'haadm emergency'\n",
-                        n < 0 ? strerror((int)-n) : "short reply");
-                *status = HAADM_EXIT_NODAEMON;
+                *status = haadm_fail(HAADM_EXIT_NODAEMON, "no answer from vmhad (%s); it may be hung: try "
+                                     "'haadm emergency'", n < 0 ? strerror((int)-n) : "short reply");
                 goto out;
         }
         {
@@ -106,21 +109,43 @@ static const char *reply_error(json_object *r) {
         return json_object_object_get_ex(r, "error", &e) ? json_object_get_string(e) : "unknown error";
 }
 
-/* Runs a change request and reports the result. */
-static int run_change(const struct ipc_request *req, const char *done) {
+/* The "args" of a request as it goes to vmhad, for --json to show. */
+static json_object *request_args(const struct ipc_request *req) {
+        json_object *root, *args = NULL;
+        char *text = NULL;
+
+        if (ipc_request_format(req, &text) < 0)
+                return NULL;
+        root = json_tokener_parse(text);
+        if (root && json_object_object_get_ex(root, "args", &args))
+                json_object_get(args);
+        json_object_put(root);
+        free(text);
+        return args;
+}
+
+/* Runs a change request and reports the outcome, as text or JSON. */
+static int run_change(const struct ipc_request *req, const char *command, const char *done, bool json) {
         int status = HAADM_EXIT_OK;
-        json_object *r = call(req, &status);
+        json_object *r = call(req, &status), *args;
 
         if (!r)
                 return status;
-        if (!reply_ok(r)) {
-                fprintf(stderr, "haadm: %s\n", reply_error(r));
-                json_object_put(r);
-                return HAADM_EXIT_FAIL;
-        }
-        printf("%s\n", done);
+        args = json ? request_args(req) : NULL;
+        status = haadm_change_report(stdout, stderr, command, args, r, done, json);
+        json_object_put(args);
         json_object_put(r);
-        return HAADM_EXIT_OK;
+        return status;
+}
+
+/* A change command's --json, wherever it stands: from here on its errors
+ * are JSON too. */
+static bool json_mode(int argc, char **argv, const char *command) {
+        bool json = haadm_json_requested(argc, argv);
+
+        if (json)
+                haadm_json_errors(command);
+        return json;
 }
 
 /* Shared option parsing: only --json, for the read-only commands. */
@@ -225,14 +250,17 @@ int haadm_metrics_main(int argc, char **argv) {
 
 int haadm_enable_main(int argc, char **argv, bool enable) {
         struct ipc_request req = { .op = enable ? IPC_OP_ENABLE : IPC_OP_DISABLE };
+        bool json;
+
         if (haadm_help_requested(argc, argv)) {
-                puts("usage: haadm enable | haadm disable\n"
+                puts("usage: haadm enable [--json] | haadm disable [--json]\n"
                      "Arms (enable) or disarms (disable) HA for the whole pool; asks this host's vmhad.");
                 return HAADM_EXIT_OK;
         }
-        if (argc > 1)
-                return haadm_usage_error("%s takes no arguments", argv[0]);
-        return run_change(&req, enable ? "HA enabled for the pool" : "HA disabled for the pool");
+        json = json_mode(argc, argv, argv[0]);
+        if (argc > 1 + json)
+                return haadm_usage_error("%s takes no arguments but --json", argv[0]);
+        return run_change(&req, argv[0], enable ? "HA enabled for the pool" : "HA disabled for the pool", json);
 }
 
 static int parse_yes_no(const char *s, bool *v) {
@@ -256,26 +284,55 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
         return 0;
 }
 
-int haadm_pool_main(int argc, char **argv) {
+static const char pool_usage[] =
+        "usage: haadm pool show [--json]\n"
+        "       haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no] [--json]\n";
+
+/* haadm pool show: every pool setting, from this host's vmhad. */
+static int pool_show(int argc, char **argv) {
+        struct ipc_request req = { .op = IPC_OP_STATUS };
+        json_object *r, *pool = NULL;
+        bool json = json_mode(argc, argv, "pool show");
+        int status = HAADM_EXIT_OK;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        fputs(pool_usage, stdout);
+                        return HAADM_EXIT_OK;
+                }
+                if (strcmp(argv[i], "--json") != 0)
+                        return haadm_usage_error("pool show: %s '%s' (see 'haadm pool --help')",
+                                                 argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
+        }
+        r = call(&req, &status);
+        if (!r)
+                return status;
+        if (!reply_ok(r)) {
+                status = haadm_fail(HAADM_EXIT_FAIL, "%s", reply_error(r));
+        } else if (!json_object_object_get_ex(r, "pool", &pool) || !json_object_is_type(pool, json_type_object)) {
+                status = haadm_usage_error("vmhad's reply has no pool settings");
+        } else if (json) {
+                puts(json_object_to_json_string_ext(pool, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        } else {
+                haadm_pool_print(stdout, pool);
+        }
+        json_object_put(r);
+        return status;
+}
+
+static int pool_set(int argc, char **argv) {
         static const struct option opts[] = {
                 { "failures-to-tolerate", required_argument, NULL, 'f' },
                 { "allow-overcommit", required_argument, NULL, 'o' },
+                { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         struct ipc_request req = { .op = IPC_OP_POOL_SET };
+        bool json = json_mode(argc, argv, "pool set");
         long v;
         int c;
 
-        if (argc < 2 || strcmp(argv[1], "set") != 0) {
-                if (haadm_help_requested(argc, argv)) {
-                        puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
-                        return HAADM_EXIT_OK;
-                }
-                return haadm_usage_error("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
-        }
-        argc--;
-        argv++;
         optind = 1;
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -292,8 +349,10 @@ int haadm_pool_main(int argc, char **argv) {
                                 return haadm_usage_error("pool set: --allow-overcommit takes yes or no, not '%s'", optarg);
                         req.has_allow_overcommit = true;
                         break;
+                case 'j':
+                        break;
                 case 'h':
-                        puts("usage: haadm pool set [--failures-to-tolerate N] [--allow-overcommit yes|no]");
+                        fputs(pool_usage, stdout);
                         return HAADM_EXIT_OK;
                 default:
                         return haadm_option_error("pool set", "pool", c, argv);
@@ -303,14 +362,28 @@ int haadm_pool_main(int argc, char **argv) {
                 return haadm_usage_error("pool set: unexpected argument '%s'", argv[optind]);
         if (!req.has_failures_to_tolerate && !req.has_allow_overcommit)
                 return haadm_usage_error("pool set: nothing to set (see 'haadm pool --help')");
-        return run_change(&req, "pool settings changed");
+        return run_change(&req, "pool set", "pool settings changed", json);
+}
+
+int haadm_pool_main(int argc, char **argv) {
+        if (argc >= 2 && strcmp(argv[1], "set") == 0)
+                return pool_set(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "show") == 0)
+                return pool_show(argc - 1, argv + 1);
+        if (haadm_help_requested(argc, argv)) {
+                fputs(pool_usage, stdout);
+                return HAADM_EXIT_OK;
+        }
+        if (argc < 2)
+                return haadm_usage_error("pool: missing subcommand\n%s", pool_usage);
+        return haadm_usage_error("pool: unknown subcommand '%s'\n%s", argv[1], pool_usage);
 }
 
 static const char vm_usage[] =
         "usage: haadm vm set NAME [--priority restart|best-effort|none] [--order N]\n"
-        "                         [--start-delay SECONDS] [--memory MiB] [--config PATH]\n"
+        "                         [--start-delay SECONDS] [--memory MiB] [--config PATH] [--json]\n"
         "       haadm vm list [--json]\n"
-        "       haadm vm remove NAME\n";
+        "       haadm vm remove NAME [--json]\n";
 
 static int vm_set(int argc, char **argv) {
         static const struct option opts[] = {
@@ -319,10 +392,12 @@ static int vm_set(int argc, char **argv) {
                 { "start-delay", required_argument, NULL, 'd' },
                 { "memory", required_argument, NULL, 'm' },
                 { "config", required_argument, NULL, 'c' },
+                { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         struct ipc_request req = { .op = IPC_OP_VM_SET };
+        bool json = json_mode(argc, argv, "vm set");
         char done[128];
         long v;
         int c;
@@ -364,6 +439,8 @@ static int vm_set(int argc, char **argv) {
                         req.has_config = true;
                         snprintf(req.config, sizeof(req.config), "%s", optarg);
                         break;
+                case 'j':
+                        break;
                 case 'h':
                         fputs(vm_usage, stdout);
                         return HAADM_EXIT_OK;
@@ -381,7 +458,7 @@ static int vm_set(int argc, char **argv) {
         if (!req.has_priority && !req.has_order && !req.has_start_delay && !req.has_memory && !req.has_config)
                 return haadm_usage_error("vm set: nothing to change: give at least one option (see 'haadm vm --help')");
         snprintf(done, sizeof(done), "%s updated", req.vm);
-        return run_change(&req, done);
+        return run_change(&req, "vm set", done, json);
 }
 
 static int vm_list(int argc, char **argv) {
@@ -402,6 +479,33 @@ static int vm_list(int argc, char **argv) {
         return HAADM_EXIT_OK;
 }
 
+static int vm_remove(int argc, char **argv) {
+        struct ipc_request req = { .op = IPC_OP_VM_REMOVE };
+        const char *name = NULL;
+        bool json;
+        char done[128];
+
+        if (haadm_help_requested(argc, argv)) {
+                fputs(vm_usage, stdout);
+                return HAADM_EXIT_OK;
+        }
+        json = json_mode(argc, argv, "vm remove");
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0)
+                        continue;
+                if (name)
+                        return haadm_usage_error("vm remove: unexpected argument '%s'", argv[i]);
+                name = argv[i];
+        }
+        if (!name)
+                return haadm_usage_error("usage: haadm vm remove NAME [--json]");
+        if (!name_ok(name, "vm remove", "VM"))
+                return HAADM_EXIT_USAGE;
+        snprintf(req.vm, sizeof(req.vm), "%s", name);
+        snprintf(done, sizeof(done), "%s is no longer protected", req.vm);
+        return run_change(&req, "vm remove", done, json);
+}
+
 int haadm_vm_main(int argc, char **argv) {
         if (argc < 2)
                 return haadm_usage_error("vm: missing subcommand\n%s", vm_usage);
@@ -413,27 +517,14 @@ int haadm_vm_main(int argc, char **argv) {
                 return vm_set(argc - 1, argv + 1);
         if (strcmp(argv[1], "list") == 0)
                 return vm_list(argc - 1, argv + 1);
-        if (strcmp(argv[1], "remove") == 0) {
-                struct ipc_request req = { .op = IPC_OP_VM_REMOVE };
-                char done[128];
-                if (haadm_help_requested(argc - 1, argv + 1)) {
-                        fputs(vm_usage, stdout);
-                        return HAADM_EXIT_OK;
-                }
-                if (argc != 3)
-                        return haadm_usage_error("usage: haadm vm remove NAME");
-                if (!name_ok(argv[2], "vm remove", "VM"))
-                        return HAADM_EXIT_USAGE;
-                snprintf(req.vm, sizeof(req.vm), "%s", argv[2]);
-                snprintf(done, sizeof(done), "%s is no longer protected", req.vm);
-                return run_change(&req, done);
-        }
+        if (strcmp(argv[1], "remove") == 0)
+                return vm_remove(argc - 1, argv + 1);
         return haadm_usage_error("vm: unknown subcommand '%s'\n%s", argv[1], vm_usage);
 }
 
 static const char host_usage[] =
-        "usage: haadm host maintenance HOST on|off\n"
-        "       haadm host fence HOST [--yes | -y]\n"
+        "usage: haadm host maintenance HOST on|off [--json]\n"
+        "       haadm host fence HOST [--yes | -y] [--json]\n"
         "maintenance  put HOST into maintenance (on) or take it out (off)\n"
         "fence        write a poison pill into HOST's mailbox: it fences itself within a\n"
         "             disk interval; --yes (or -y) skips the confirmation on the terminal\n";
@@ -441,13 +532,15 @@ static const char host_usage[] =
 /* haadm host fence: a poison pill by hand, after confirmation. */
 static int host_fence(int argc, char **argv) {
         struct ipc_request req = { .op = IPC_OP_HOST_FENCE };
-        bool yes = false;
+        bool yes = false, json = json_mode(argc, argv, "host fence");
         const char *host = NULL;
         char done[160], answer[16];
 
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
                         yes = true;
+                else if (strcmp(argv[i], "--json") == 0)
+                        continue;
                 else if (argv[i][0] == '-')
                         return haadm_usage_error("host fence: unknown option '%s'", argv[i]);
                 else if (!host)
@@ -460,8 +553,9 @@ static int host_fence(int argc, char **argv) {
         if (!name_ok(host, "host fence", "host"))
                 return HAADM_EXIT_USAGE;
         if (!yes) {
-                if (!isatty(STDIN_FILENO))
-                        return haadm_usage_error("host fence: not on a terminal; confirm with --yes");
+                if (!isatty(STDIN_FILENO) || json)
+                        return haadm_usage_error("host fence: %s; confirm with --yes",
+                                                 json ? "--json asks nothing" : "not on a terminal");
                 printf("Fence %s? It reboots at once, and its protected VMs restart elsewhere.\n"
                        "Type 'yes' to go on: ", host);
                 fflush(stdout);
@@ -473,11 +567,14 @@ static int host_fence(int argc, char **argv) {
         snprintf(req.host, sizeof(req.host), "%s", host);
         snprintf(done, sizeof(done), "poison pill written to %s's mailbox; it fences itself within a disk interval",
                  host);
-        return run_change(&req, done);
+        return run_change(&req, "host fence", done, json);
 }
 
 int haadm_host_main(int argc, char **argv) {
         struct ipc_request req = { .op = IPC_OP_HOST_MAINTENANCE };
+        const char *args[3];
+        size_t n = 0;
+        bool json;
         char done[128];
 
         if (haadm_help_requested(argc, argv)) {
@@ -486,15 +583,22 @@ int haadm_host_main(int argc, char **argv) {
         }
         if (argc >= 2 && strcmp(argv[1], "fence") == 0)
                 return host_fence(argc - 1, argv + 1);
-        if (argc != 4 || strcmp(argv[1], "maintenance") != 0)
+        json = json_mode(argc, argv, "host maintenance");
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--json") != 0) {
+                        if (n == 3)
+                                return haadm_usage_error("%s", host_usage);
+                        args[n++] = argv[i];
+                }
+        if (n != 3 || strcmp(args[0], "maintenance") != 0)
                 return haadm_usage_error("%s", host_usage);
-        if (!name_ok(argv[2], "host maintenance", "host"))
+        if (!name_ok(args[1], "host maintenance", "host"))
                 return HAADM_EXIT_USAGE;
-        if (strcmp(argv[3], "on") == 0)
+        if (strcmp(args[2], "on") == 0)
                 req.on = true;
-        else if (strcmp(argv[3], "off") != 0)
-                return haadm_usage_error("host maintenance: expected on or off, not '%s'", argv[3]);
-        snprintf(req.host, sizeof(req.host), "%s", argv[2]);
+        else if (strcmp(args[2], "off") != 0)
+                return haadm_usage_error("host maintenance: expected on or off, not '%s'", args[2]);
+        snprintf(req.host, sizeof(req.host), "%s", args[1]);
         snprintf(done, sizeof(done), "%s: maintenance %s", req.host, req.on ? "on" : "off");
-        return run_change(&req, done);
+        return run_change(&req, "host maintenance", done, json);
 }

@@ -47,19 +47,20 @@ offers() {
 
 # --- commands, subcommands, options, values ---
 offers "haadm <TAB> offers every command" "haadm " \
-    disk plan status enable disable pool vm host emergency host-is-in-emergency-mode help --help --version
+    disk plan status metrics enable disable pool vm host emergency host-is-in-emergency-mode help --help --version
 offers "a prefix narrows the commands" "haadm e" enable emergency
 offers "vm's subcommands" "haadm vm " set list remove --help
 offers "host's subcommands" "haadm host " maintenance fence --help
 offers "disk's subcommands" "haadm disk " init dump --help
+offers "pool's subcommands" "haadm pool " show set --help
 offers "vm set's options after the VM" "haadm vm set vm1 -" \
-    --priority --order --start-delay --memory --config --help
+    --priority --order --start-delay --memory --config --json --help
 offers "--priority's values" "haadm vm set vm1 --priority " restart best-effort none
 offers "--priority=VALUE in one word (bash replaces what follows '=')" "haadm vm set vm1 --priority=b" best-effort
 offers "--allow-overcommit's values" "haadm pool set --allow-overcommit " yes no
 offers "no value is guessed for a number" "haadm pool set --failures-to-tolerate "
 offers "disk init's options after the device" "haadm disk init /dev/sdx --" \
-    --cluster --slots --timeout --force --help
+    --cluster --slots --timeout --vms --force --help
 offers "a device can be named by label or uuid" "haadm disk dump PART" PARTUUID= PARTLABEL=
 offers "host maintenance's last argument" "haadm host maintenance h1 " on off
 offers "status takes --json" "haadm status -" --json --help
@@ -126,7 +127,7 @@ offers "vm set offers the VMs vmhad reports" "$fake vm set " web.1 db_2
 offers "vm remove narrows them by prefix" "$fake vm remove w" web.1
 offers "host maintenance offers the hosts vmhad reports" "$fake host maintenance " node-a node-b
 offers "host fence offers them too" "$fake host fence node-" node-a node-b
-offers "host fence's option after the host" "$fake host fence node-b -" --yes --help
+offers "host fence's option after the host" "$fake host fence node-b -" --yes --json --help
 PATH="$work/bin:$PATH" offers "'haadm' is looked up on PATH" "haadm vm set d" db_2
 
 cat >"$work/bin/haadm" <<'EOF'

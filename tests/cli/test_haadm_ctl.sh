@@ -57,6 +57,8 @@ enable --help
 disable --help
 pool --help
 pool set --help
+pool show --help
+pool set --json --help
 vm --help
 vm set --help
 vm set vm1 --order 1 --help
@@ -131,6 +133,67 @@ refused "metrics refuses an option" "metrics takes no arguments, not '--json'" m
 
 # --- vm set with nothing to change is refused, not sent ---
 refused "vm set NAME alone is refused" "vm set: nothing to change: give at least one option" vm set vm1
+
+# --- --json on the change commands: an error is one JSON object on stdout, same exit status ---
+# json_error STATUS COMMAND NEEDLE ARGS...: exit STATUS, nothing on stderr, stdout one JSON
+# object {"ok": false, "command": COMMAND, "error": ...NEEDLE..., "exit_status": STATUS}
+json_error() {
+    local want=$1 cmd=$2 needle=$3 rc
+    shift 3
+    "$@" >out 2>err
+    rc=$?
+    if [ "$rc" -eq "$want" ] && [ ! -s err ] && python3 -c '
+import json, sys
+d = json.load(open("out"))
+sys.exit(0 if d["ok"] is False and d["command"] == sys.argv[1] and sys.argv[2] in d["error"]
+         and d["exit_status"] == int(sys.argv[3]) else 1)' "$cmd" "$needle" "$want"; then
+        _tap_result 0 "$cmd --json: $needle (exit $want)"
+    else
+        { echo "exit $rc, expected $want"; echo "stdout:"; cat out; echo "stderr:"; cat err; } >why
+        _tap_result 1 "$cmd --json: $needle (exit $want)" why
+    fi
+}
+json_error 2 "vm set" "vm set: --order must be a whole number in -1000000..1000000, not 'abc'" \
+    "$haadm" vm set vm1 --order abc --json
+json_error 2 "vm set" "vm set: 'a,b' is not a valid VM name" "$haadm" vm set --json a,b --order 1
+json_error 2 "vm set" "vm set: nothing to change" "$haadm" vm set vm1 --json
+json_error 2 "vm remove" "vm remove: unexpected argument 'vm2'" "$haadm" vm remove vm1 vm2 --json
+json_error 2 "pool set" "pool set: --allow-overcommit takes yes or no, not 'maybe'" \
+    "$haadm" pool set --json --allow-overcommit maybe
+json_error 2 "pool set" "pool set: unknown option '--frobnicate'" "$haadm" pool set --frobnicate --json
+json_error 2 "pool show" "pool show: unknown option '--frobnicate'" "$haadm" pool show --json --frobnicate
+json_error 2 "enable" "enable takes no arguments but --json" "$haadm" enable now --json
+json_error 2 "disable" "disable takes no arguments but --json" "$haadm" disable --json now
+json_error 2 "host maintenance" "host maintenance: expected on or off, not 'maybe'" \
+    "$haadm" host maintenance h1 maybe --json
+json_error 2 "host fence" "host fence: --json asks nothing; confirm with --yes" "$haadm" host fence h1 --json
+refused "without --json the same error goes to stderr" "vm set: --order must be a whole number" \
+    vm set vm1 --order abc
+tap_ok "and stdout stays empty" test ! -s out
+
+# Without a vmhad (a network namespace of our own, where none can answer):
+# exit 3 in both forms, and JSON says why.
+if unshare -n true 2>/dev/null; then
+    while IFS='|' read -r cmd args; do
+        # shellcheck disable=SC2086
+        unshare -n "$haadm" $args >out 2>err
+        text_rc=$?
+        # shellcheck disable=SC2086
+        json_error 3 "$cmd" "vmhad is not running on this host" unshare -n "$haadm" $args --json
+        tap_ok "$cmd without --json exits 3 as well ($text_rc)" test "$text_rc" -eq 3
+    done <<'CHANGES'
+enable|enable
+disable|disable
+pool set|pool set --failures-to-tolerate 1
+pool show|pool show
+vm set|vm set vm1 --order 1
+vm remove|vm remove vm1
+host maintenance|host maintenance h1 on
+host fence|host fence h1 --yes
+CHANGES
+else
+    echo "# no network namespace of our own (unshare -n): the no-vmhad checks are skipped"
+fi
 
 # --- haadm emergency --json stays JSON when vmha.conf is the problem ---
 json_has_error() {   # json_has_error FILE: one JSON object with an "error" and emergency null

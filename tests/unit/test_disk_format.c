@@ -134,10 +134,14 @@ static void test_config_round_trip_keeps_payload(void **state) {
         disk_layout_from_super(&l, &sb);
         buf = calloc(1, disk_layout_config_bytes(&l));
         ch.payload_len = sizeof(payload);
+        ch.flags = DISK_CONFIG_DEFLATE;
+        ch.raw_len = 4000;
         assert_int_equal(disk_config_encode(&sb, &ch, payload, buf, disk_layout_config_bytes(&l)), 0);
         assert_int_equal(disk_config_decode(&sb, 1, buf, disk_layout_config_bytes(&l), &out, &p, &err), 0);
         assert_int_equal(out.generation, 7);
         assert_int_equal(out.payload_len, sizeof(payload));
+        assert_int_equal(out.flags, DISK_CONFIG_DEFLATE);
+        assert_int_equal(out.raw_len, 4000);
         assert_memory_equal(p, payload, sizeof(payload));
         free(buf);
 }
@@ -193,7 +197,8 @@ static void test_every_single_bit_flip_is_detected_in_every_structure(void **sta
         struct disk_mailbox m = { .host_id = 5, .command = DISK_MAILBOX_FENCE, .sender = 1, .seq = 3,
                                   .reason = "poison pill" };
         static struct disk_claims_block cb;
-        struct disk_config_header ch = { .copy = 0, .generation = 3, .payload_len = 300 };
+        struct disk_config_header ch = { .copy = 0, .generation = 3, .flags = DISK_CONFIG_DEFLATE,
+                                         .payload_len = 300, .raw_len = 900 };
         struct disk_layout l;
         uint8_t payload[300];
         uint8_t *buf;
@@ -253,11 +258,11 @@ static void test_unsupported_version_is_named(void **state) {
         h->version = htole16(9);
         reseal(blk, DISK_BLOCK_SIZE);
         assert_int_equal(disk_super_decode(blk, sizeof(blk), &out, &err), -EPROTO);
-        assert_string_equal(err.msg, "superblock: made by a newer vmha (layout version 9; this build reads 1)");
-        h->version = htole16(0);
+        assert_string_equal(err.msg, "superblock: made by a newer vmha (layout version 9; this build reads 2)");
+        h->version = htole16(1);
         reseal(blk, DISK_BLOCK_SIZE);
         assert_int_equal(disk_super_decode(blk, sizeof(blk), &out, &err), -EPROTO);
-        assert_string_equal(err.msg, "superblock: layout version 0 is not one this build reads (1)");
+        assert_string_equal(err.msg, "superblock: made by an older vmha (layout version 1; this build reads 2)");
 }
 
 static void test_slot_of_another_cluster_is_refused(void **state) {
@@ -413,8 +418,9 @@ static void test_torn_config_write_at_any_byte_keeps_previous_generation(void **
 
                 uint8_t *pl = payload[gen % 2];
                 memset(pl, (int)gen, sizeof(payload[0]));
-                struct disk_config_header ch = { .copy = target, .generation = gen,
-                                                 .payload_len = (uint32_t)(sizeof(payload[0]) - gen) };
+                struct disk_config_header ch = { .copy = target, .generation = gen, .flags = DISK_CONFIG_DEFLATE,
+                                                 .payload_len = (uint32_t)(sizeof(payload[0]) - gen),
+                                                 .raw_len = 2000 };
                 assert_int_equal(disk_config_encode(&sb, &ch, pl, img, bytes), 0);
 
                 for (size_t torn = 0; torn <= bytes; torn++) {

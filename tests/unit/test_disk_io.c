@@ -300,6 +300,7 @@ static void test_region_format_and_slot_io_through_fuse(void **state) {
         struct disk_status cst[2];
         int current;
         void *payload;
+        size_t stored;
 
         (void)state;
         set_mode("ok");
@@ -314,8 +315,30 @@ static void test_region_format_and_slot_io_through_fuse(void **state) {
         assert_int_equal(slots[4].state, DISK_SLOT_ALIVE);
         assert_int_equal(slots[3].state, DISK_SLOT_EMPTY);
 
-        assert_int_equal(disk_region_write_config(reg, 2, "hello", 5, 1), 0);
-        assert_int_equal(disk_region_write_config(reg, 2, "again", 5, 1), -ESTALE);
+        assert_int_equal(disk_region_write_snapshot(reg, 2, "hello", 5, 1, &stored), 0);
+        assert_true(stored > 0);
+        assert_int_equal(disk_region_write_snapshot(reg, 2, "again", 5, 1, &stored), -ESTALE);
+        assert_int_equal(disk_region_read_config(reg, hdr, cst, &current, &payload), 0);
+        assert_int_equal(current, 1);
+        assert_int_equal(hdr[1].generation, 2);
+        assert_int_equal(hdr[1].flags, DISK_CONFIG_DEFLATE);
+        assert_int_equal(hdr[1].raw_len, 5);
+        assert_int_equal(hdr[1].payload_len, stored);
+        assert_memory_equal(payload, "hello", 5);
+        free(payload);
+        /* Two blocks per copy: a snapshot that does not compress into them
+         * is refused whole, and the copies stay as they were. */
+        {
+                uint8_t *noise = malloc(3 * DISK_BLOCK_SIZE);
+                uint32_t x = 1;
+                for (size_t i = 0; i < 3 * DISK_BLOCK_SIZE; i++) {
+                        x = x * 1103515245u + 12345u;
+                        noise[i] = (uint8_t)(x >> 24);
+                }
+                assert_int_equal(disk_region_write_snapshot(reg, 3, noise, 3 * DISK_BLOCK_SIZE, 1, &stored), -EFBIG);
+                assert_true(stored > disk_layout_config_payload_max(&reg->layout));
+                free(noise);
+        }
         assert_int_equal(disk_region_read_config(reg, hdr, cst, &current, &payload), 0);
         assert_int_equal(current, 1);
         assert_int_equal(hdr[1].generation, 2);
