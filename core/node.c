@@ -315,6 +315,10 @@ static void on_membership(struct node *n, const struct node_event *ev, uint64_t 
                  n->in.quorate ? " quorate" : "");
         for (size_t i = 0; i < n->n_peers; i++) {
                 uint32_t id = n->peers[i].id;
+                /* What a host that left sent says nothing of what it will
+                 * send: never echo it to its next incarnation. */
+                if (id != n->cfg.self_id && id <= CORE_MAX_HOST_ID && !core_view_has(&v, id))
+                        n->rx_seq[id] = 0;
                 if (!core_view_has(&ev->u.membership.joined, id))
                         continue;
                 n->joined_ms[id] = now_ms;
@@ -432,6 +436,7 @@ int node_new(const struct node_config *cfg, struct hastate *state, uint64_t now_
         if (!n)
                 return -ENOMEM;
         n->cfg = *cfg;
+        n->msg_seq = cfg->msg_seq_base;
         if (core_timing_init(&n->timing, cfg->timeout_ms) < 0) {
                 free(n);
                 return -ERANGE;

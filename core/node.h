@@ -53,6 +53,11 @@ struct node_config {
         uint64_t vm_memory_mib;         /* what this host offers VMs; 0: unknown */
         bool vms;                       /* the shell has a VM driver: take over and start VMs */
         uint64_t config_capacity;       /* bytes of a config copy on the disk; 0: not known, not checked */
+        /* Where this incarnation numbers its CPG messages from (random per
+         * start, low 32 bits clear): a peer that still echoes a message of
+         * the previous incarnation never dates an acknowledgement by one of
+         * this incarnation's messages. 0 in tests that do not care. */
+        uint64_t msg_seq_base;
         struct core_unsafe_knobs unsafe;/* tests only */
 };
 

@@ -170,7 +170,7 @@ void node_on_message(struct node *n, uint32_t from, const uint8_t *data, size_t 
                 node_log(n, 4, "dropped a garbled CPG message of %zu bytes from node %u", len, from);
                 return;
         }
-        n->rx_seq[from] = h.seq;       /* agreed order: a restarted sender starts again at 1 */
+        n->rx_seq[from] = h.seq;       /* agreed order; a restarted sender starts from a new base */
         switch (h.type) {
         case WIRE_ACK:
                 on_ack(n, from, p, plen);

@@ -21,6 +21,7 @@
 #include <qb/qblog.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -158,6 +159,10 @@ static int start_engine(struct vmhad *d, struct disk_region *reg) {
                 names[count++] = nodes[i].name;
         }
         nc.n_hosts = count;
+        /* A new base per start: see node_config.msg_seq_base. */
+        if (getrandom(&nc.msg_seq_base, sizeof(nc.msg_seq_base), 0) != sizeof(nc.msg_seq_base))
+                nc.msg_seq_base = (uint64_t)vmha_unix_ms() << 16;
+        nc.msg_seq_base &= ~(uint64_t)UINT32_MAX;
         d->config_capacity = nc.config_capacity;
         r = node_new(&nc, load_state(reg), vmha_now_ms(), &d->node);
         if (r < 0) {

@@ -369,7 +369,8 @@ static void host_daemon_start(struct world *w, struct host *h, struct hastate *s
         struct node_config cfg = { .self_id = (uint32_t)h->id, .hosts = ids, .host_names = name_ptrs,
                                    .n_hosts = (size_t)w->sc->nhosts,
                                    .timeout_ms = w->sc->timeout_ms, .vm_memory_mib = 65536, .vms = true,
-                                   .unsafe = w->sc->knobs };
+                                   .unsafe = w->sc->knobs,
+                                   .msg_seq_base = (uint64_t)(w->incarnation_counter + 1) << 32 };
 
         for (int i = 0; i < w->sc->nhosts; i++) {
                 ids[i] = (uint32_t)(i + 1);

@@ -390,6 +390,77 @@ static void test_ack_dated_by_the_echoed_message(void **state) {
         assert_int_equal(node_inputs(f->n)->peers[1].ack_ms, sent_at);
 }
 
+/* An acknowledgement from host `from` (its message seq `seq`) that echoes
+ * `echo` for host 1. */
+static void ack_from(struct fx *f, uint32_t from, uint64_t seq, uint64_t echo) {
+        static struct wire_ack a;
+        static uint8_t buf[WIRE_HEADER_SIZE + WIRE_ACK_MAX_SIZE];
+        struct wire_header h = { .type = WIRE_ACK, .sender = from, .seq = seq };
+        struct node_event ev = { .type = NODE_EV_MESSAGE };
+
+        memset(&a, 0, sizeof(a));
+        a.ring_id = 1;
+        for (uint32_t j = 1; j <= NH; j++)
+                disk_view_set(a.view, j);
+        a.echo[a.n_echo++] = (struct wire_echo){ .host = 1, .seq = echo };
+        wire_header_encode(&h, buf);
+        ev.u.message.from = from;
+        ev.u.message.data = buf;
+        ev.u.message.len = WIRE_HEADER_SIZE + wire_ack_encode(&a, buf + WIRE_HEADER_SIZE);
+        handle(f, &ev);
+}
+
+/* A peer may still echo the last message of this host's previous
+ * incarnation: numbered from a new base, this one never takes it for one
+ * of its own. */
+static void test_an_echo_of_the_previous_incarnation_is_no_evidence(void **state) {
+        struct fx f;
+        struct node_config cfg = { .self_id = 1, .hosts = ids, .host_names = names, .n_hosts = NH,
+                                   .timeout_ms = 5000, .vm_memory_mib = 1024, .msg_seq_base = 7ull << 32 };
+        const struct node_action *s;
+
+        (void)state;
+        memset(&f, 0, sizeof(f));
+        start(&f, &cfg);
+        f.now += 100;
+        tick(&f);
+        s = find(&f, NODE_ACT_SEND);
+        assert_non_null(s);
+        uint64_t mine = s->seq;
+        assert_true(mine > 7ull << 32 && mine < (7ull << 32) + 64);
+        f.now += 100;
+        for (uint64_t old = 1; old <= 64; old++)        /* the old incarnation's messages */
+                ack_from(&f, 2, old, old);
+        assert_false(node_inputs(f.n)->peers[1].ack_seen);
+        ack_from(&f, 2, 65, mine);
+        assert_true(node_inputs(f.n)->peers[1].ack_seen);
+        node_free(f.n);
+}
+
+/* What a host sent before it left is never echoed to it after it is back. */
+static void test_a_host_that_left_is_not_echoed_its_old_sequence(void **state) {
+        struct fx *f = *state;
+        const uint32_t two[2] = { 1, 3 };
+        const struct node_action *s;
+        static struct wire_ack a;
+
+        ack_from(f, 2, 41, 0);
+        f->now += 100;
+        tick(f);
+        s = find(f, NODE_ACT_SEND);
+        assert_non_null(s);
+        assert_int_equal(wire_ack_decode((const uint8_t *)s->data + WIRE_HEADER_SIZE, s->len - WIRE_HEADER_SIZE, &a), 0);
+        assert_int_equal(wire_ack_echo_for(&a, 2), 41);
+        membership(f, 2, two, 2);
+        membership(f, 3, ids, NH);
+        f->now += 100;
+        tick(f);
+        s = find(f, NODE_ACT_SEND);
+        assert_non_null(s);
+        assert_int_equal(wire_ack_decode((const uint8_t *)s->data + WIRE_HEADER_SIZE, s->len - WIRE_HEADER_SIZE, &a), 0);
+        assert_int_equal(wire_ack_echo_for(&a, 2), 0);
+}
+
 static void test_garbled_message_changes_nothing(void **state) {
         struct fx *f = *state;
         uint8_t junk[7] = { 1, 2, 3, 4, 5, 6, 7 };
@@ -462,6 +533,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unreadable_slot_is_unknown_not_silent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_suspend_beyond_the_margin_fences, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ack_dated_by_the_echoed_message, setup, teardown),
+                cmocka_unit_test(test_an_echo_of_the_previous_incarnation_is_no_evidence),
+                cmocka_unit_test_setup_teardown(test_a_host_that_left_is_not_echoed_its_old_sequence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_garbled_message_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wait_ends_a_settle_window_after_it_began, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_names_in_log_lines, setup, teardown),
