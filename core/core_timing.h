@@ -29,6 +29,7 @@ struct core_unsafe_knobs {
         bool unarmed_owner;     /* emergency mode not enforced: unarmed hosts own VMs, lead, look armed */
         bool hasty_join;        /* a joining host takes the pool by the disk at once, even from a live partition */
         bool no_yield;          /* a host whose slot stood still competes under rule 2 as if it had not */
+        bool stale_quorum;      /* a host that stood still past a token trusts the quorum it had before */
 };
 
 struct core_timing {

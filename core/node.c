@@ -311,6 +311,7 @@ static void on_membership(struct node *n, const struct node_event *ev, uint64_t 
         core_view_add(&v, n->cfg.self_id);
         survival_observe_membership(&n->in, &v, ev->u.membership.ring_id, shrank ? false : n->in.quorate, now_ms);
         n->got_membership = true;
+        n->in.quorum_unconfirmed_until_ms = 0;  /* corosync spoke after the gap */
         node_log(n, LOG_NOTICE_, "membership %s%s", core_view_format(&v, buf, sizeof(buf)),
                  n->in.quorate ? " quorate" : "");
         for (size_t i = 0; i < n->n_peers; i++) {
@@ -337,8 +338,23 @@ static void on_tick(struct node *n, uint64_t now_ms) {
                 feed(n, now_ms + n->timing.feed_bound_ms);
 }
 
+/* A gap in the events longer than a token: Corosync may have re-formed
+ * the ring without this host, and until it says so, the quorate
+ * membership this host knew is from before. */
+static void note_gap(struct node *n, uint64_t now_ms) {
+        uint64_t gap = n->last_event_ms && now_ms > n->last_event_ms ? now_ms - n->last_event_ms : 0;
+
+        n->last_event_ms = now_ms;
+        if (gap <= n->timing.token_ms || n->timing.unsafe.stale_quorum || n->fencing)
+                return;
+        n->in.quorum_unconfirmed_until_ms = now_ms + 4ull * n->timing.token_ms;
+        node_log(n, LOG_WARNING_, "nothing handled for %llu ms: the membership from before counts for no quorum until corosync confirms it (at most %u ms)",
+                 (unsigned long long)gap, 4 * n->timing.token_ms);
+}
+
 void node_handle(struct node *n, const struct node_event *ev, uint64_t now_ms) {
         queue_reset(n);
+        note_gap(n, now_ms);
         if (!n->in.self_yields && !n->fencing) {
                 survival_note_time(&n->in, now_ms);
                 if (n->in.self_yields)

@@ -70,6 +70,7 @@ struct node {
         bool fencing;
         uint32_t master;
         uint64_t started_ms;
+        uint64_t last_event_ms;         /* when node_handle() last ran */
         bool got_membership, got_round;
         bool vq_quorate;
 

@@ -601,6 +601,12 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
                 decide_without_disk(in, &members, now_ms, out);
                 return 0;
         }
+        if (in->quorate && now_ms < in->quorum_unconfirmed_until_ms) {
+                verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_1_QUORUM,
+                            "wait: this host stood still; its quorate membership %s is from before, "
+                            "until Corosync confirms it", core_view_format(&members, mv, sizeof(mv)));
+                return 0;
+        }
         if (in->quorate) {
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_1_QUORUM,
                             "survive: quorate partition %s reaches the disk",

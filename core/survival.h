@@ -137,6 +137,11 @@ struct survival_inputs {
          * published in the slot; cleared by a quorate verdict on a moving
          * slot. A partition in which every host yields never beats another. */
         bool self_yields;
+        /* This host handled nothing for longer than a token (a freeze, a
+         * stalled loop): Corosync may re-form without it, and the quorate
+         * membership it knew is from before. Until a membership arrives or
+         * this time passes, a quorate verdict is WAIT. The engine keeps it. */
+        uint64_t quorum_unconfirmed_until_ms;
         /* When this host's run of WAIT verdicts began (0: not waiting). The
          * caller keeps it: set at the first WAIT after a decided verdict,
          * cleared by the next SURVIVE or FENCE. WAIT lasts at most the

@@ -20,6 +20,7 @@ static const struct {
         { "unarmed-owner", offsetof(struct core_unsafe_knobs, unarmed_owner) },
         { "hasty-join", offsetof(struct core_unsafe_knobs, hasty_join) },
         { "no-yield", offsetof(struct core_unsafe_knobs, no_yield) },
+        { "stale-quorum", offsetof(struct core_unsafe_knobs, stale_quorum) },
 };
 #define N_KNOBS (sizeof(knob_names) / sizeof(knob_names[0]))
 

@@ -461,6 +461,37 @@ static void test_a_host_that_left_is_not_echoed_its_old_sequence(void **state) {
         assert_int_equal(wire_ack_echo_for(&a, 2), 0);
 }
 
+/* A gap in the events longer than a token (a freeze): the quorate
+ * membership from before is no quorum until corosync speaks again. */
+static void test_a_gap_past_a_token_makes_the_old_quorum_wait(void **state) {
+        struct fx *f = *state;
+
+        f->now += node_timing(f->n)->token_ms + 1;
+        tick(f);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+        assert_true(logged(f, "counts for no quorum until corosync confirms it"));
+        membership(f, 2, ids, NH);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
+        /* Without a membership it ends by itself, four tokens on. */
+        f->now += node_timing(f->n)->token_ms + 1;
+        tick(f);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+        for (uint64_t end = f->now + 4ull * node_timing(f->n)->token_ms; f->now < end;) {
+                assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+                f->now += 100;
+                tick(f);
+        }
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
+}
+
+static void test_a_gap_shorter_than_a_token_changes_nothing(void **state) {
+        struct fx *f = *state;
+
+        f->now += node_timing(f->n)->token_ms;
+        tick(f);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
+}
+
 static void test_garbled_message_changes_nothing(void **state) {
         struct fx *f = *state;
         uint8_t junk[7] = { 1, 2, 3, 4, 5, 6, 7 };
@@ -533,6 +564,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unreadable_slot_is_unknown_not_silent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_suspend_beyond_the_margin_fences, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ack_dated_by_the_echoed_message, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_gap_past_a_token_makes_the_old_quorum_wait, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_gap_shorter_than_a_token_changes_nothing, setup, teardown),
                 cmocka_unit_test(test_an_echo_of_the_previous_incarnation_is_no_evidence),
                 cmocka_unit_test_setup_teardown(test_a_host_that_left_is_not_echoed_its_old_sequence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_garbled_message_changes_nothing, setup, teardown),
