@@ -492,7 +492,10 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                  * start every host begins alone, and only one of them may
                  * take the pool by the disk before Corosync merges them
                  * (the others wait; they never fence while joining). */
-                bool competes = p->state == DISK_SLOT_ALIVE || (in->joining && p->state == DISK_SLOT_JOINING);
+                /* So does a host that yields: while its slot stood still, a
+                 * joining host may have counted it out and taken the pool. */
+                bool competes = p->state == DISK_SLOT_ALIVE ||
+                                ((in->joining || in->self_yields) && p->state == DISK_SLOT_JOINING);
                 if (p->id == in->self_id || core_view_has(members, p->id) || !peer_disk_alive(p, t, now_ms))
                         continue;
                 /* A joining host never takes the pool from a partition that

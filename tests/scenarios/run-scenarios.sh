@@ -47,7 +47,7 @@ fi
 # two masters that both reach the disk) turns up within a fixed number of
 # sequences (deterministic: seeded, counted, not timed).
 for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 2000" "stale-feed 1 1000" \
-    "unknown-as-silent 1 500" "hasty-join 1 300" "no-yield 1 1500" "stale-quorum 3 1000"; do
+    "unknown-as-silent 1 500" "hasty-join 1 300" "no-yield 5 1000" "stale-quorum 3 1000"; do
     set -- $spec
     n=$((n + 1))
     out=$("$sim" --random --knob "$1" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)

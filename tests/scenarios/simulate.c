@@ -222,7 +222,7 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
                 /* Faults come close together (within a few timeouts), where the races are. */
                 t += rng_below(2 * sc->timeout_ms) + TICK_MS * rng_below(3);
                 t -= t % TICK_MS;
-                switch (rng_below(19)) {
+                switch (rng_below(20)) {
                 case 0:
                         add_ev(sc, t, EV_POWER, h, 0, 0);
                         break;
@@ -299,6 +299,15 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
                         add_ev(sc, t, EV_CORRUPT, o, CORRUPT_MAILBOX, 0);
                         add_ev(sc, t + rng_below(wd), EV_NET, o, 0, 0);
                         add_ev(sc, t + rng_below(wd), EV_TIEBREAK, o, 0, 0);
+                        break;
+                }
+                case 18: {      /* a VM moves to the master, whose claim block then turns unreadable and which freezes */
+                        int m = h == 1 ? 2 : 1;
+                        uint64_t at = t + 5 * wd / 2 + rng_below(wd / 2);
+
+                        add_ev(sc, t, EV_POWER, h, 0, 0);
+                        add_ev(sc, at, EV_CORRUPT, m, CORRUPT_CLAIMS, 0);
+                        add_ev(sc, at + TICK_MS * rng_below(50), EV_FREEZE, m, 0, wd + rng_below(2 * wd));
                         break;
                 }
                 default:        /* a restart without a watchdog */
