@@ -1,5 +1,6 @@
 /* Disk loop thread. */
 #include "daemon/disk_thread.h"
+#include "heartbeat/disk_io.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -108,6 +109,10 @@ int disk_round_init(struct disk_round *r, uint32_t slot_count) {
         return 0;
 }
 
+static bool device_hung(const struct disk_thread *t) {
+        return disk_io_hung(t->reg->io);
+}
+
 static void *thread_main(void *arg) {
         struct disk_thread *t = arg;
         uint32_t n = t->reg->sb.slot_count;
@@ -158,16 +163,30 @@ static void *thread_main(void *arg) {
                         }
                 }
 
-                start = now_us();
-                e = disk_region_read_slots(t->reg, r.slots, r.status);
+                /* With a request hung in the kernel, every later one would
+                 * wait out its own deadline behind it, and the round would
+                 * cost one deadline per I/O: skip the rest of the round, so
+                 * that the next slot write comes one interval on. */
+                bool hung = device_hung(t);
+                if (hung) {
+                        e = -ETIMEDOUT;
+                } else {
+                        start = now_us();
+                        e = disk_region_read_slots(t->reg, r.slots, r.status);
+                        note_since(t, DISK_OP_READ_ROUND, start, e);
+                }
                 r.read_ok = e == 0;
                 r.read_done_ms = vmha_now_ms();
-                note_since(t, DISK_OP_READ_ROUND, start, e);
                 if (e < 0)
                         r.read_error = e;
-                start = now_us();
-                e = disk_region_read_mailboxes(t->reg, r.mailboxes, r.mb_status);
-                note_since(t, DISK_OP_MAILBOX_READ, start, e);
+                hung = hung || device_hung(t);
+                if (hung) {
+                        e = -ETIMEDOUT;
+                } else {
+                        start = now_us();
+                        e = disk_region_read_mailboxes(t->reg, r.mailboxes, r.mb_status);
+                        note_since(t, DISK_OP_MAILBOX_READ, start, e);
+                }
                 if (e < 0)
                         for (uint32_t id = 0; id <= n; id++)
                                 r.mb_status[id].error = e;
@@ -175,8 +194,9 @@ static void *thread_main(void *arg) {
                 if (r.mailbox_ok)
                         r.mailbox = r.mailboxes[t->self_id];
 
-                /* Mailbox writes for other hosts. */
-                for (uint32_t id = 1; id <= n; id++) {
+                /* Mailbox writes for other hosts (they wait for a round
+                 * without a hung request). */
+                for (uint32_t id = 1; id <= n && !(hung = hung || device_hung(t)); id++) {
                         struct disk_mailbox mb;
                         pthread_mutex_lock(&t->lock);
                         bool pending = t->outbox_pending[id];
@@ -199,10 +219,11 @@ static void *thread_main(void *arg) {
                 }
 
                 pthread_mutex_lock(&t->lock);
-                void *cfg = t->config;
+                void *cfg = hung || device_hung(t) ? NULL : t->config;
                 uint32_t cfg_len = t->config_len;
                 uint64_t cfg_gen = t->config_gen;
-                t->config = NULL;
+                if (cfg)
+                        t->config = NULL;
                 pthread_mutex_unlock(&t->lock);
                 if (cfg) {
                         size_t stored;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "daemon/disk_thread.h"
 #include "heartbeat/disk_format.h"
 #include "heartbeat/disk_io.h"
 #include "heartbeat/disk_region.h"
@@ -353,6 +354,61 @@ static void test_region_format_and_slot_io_through_fuse(void **state) {
         disk_region_free(reg);
 }
 
+/* The disk thread behind a hung request: each round still writes the slot
+ * (failing at its deadline, so the engine learns of it at once), and it
+ * issues no read behind the hung request, so a round costs one deadline,
+ * not one per I/O. */
+static void test_disk_thread_skips_the_rest_of_a_round_behind_a_hung_request(void **state) {
+        struct disk_super sb = { .cluster_name = "t", .slot_count = 4, .timeout_ms = 2000,
+                                 .claim_blocks = 1, .config_blocks = 2, .uuid = { 4, 5, 6 } };
+        struct disk_slot init = { .state = DISK_SLOT_ALIVE };
+        struct disk_latency a[_DISK_OP_MAX], b[_DISK_OP_MAX];
+        struct disk_io *io;
+        struct disk_region *reg;
+        struct disk_error err;
+        struct disk_thread *t;
+        struct disk_round r;
+        bool read_ok = false;
+
+        (void)state;
+        set_mode("ok");
+        assert_int_equal(disk_io_open(lun, DISK_IO_READ_WRITE, &io), 0);
+        assert_int_equal(disk_region_format(io, &sb, 2000, &err), 0);
+        assert_int_equal(disk_region_attach(io, 2000, &reg, &err), 0);
+        reg->timeout_ms = 150;
+        assert_int_equal(disk_round_init(&r, 4), 0);
+        assert_int_equal(disk_thread_start(reg, 1, 150, &init, &t), 0);
+        for (int i = 0; i < 300 && !read_ok; i++) {
+                usleep(10000);
+                disk_thread_take(t, &r);
+                read_ok = r.read_ok;
+        }
+        assert_true(read_ok);
+
+        set_mode("hang");
+        usleep(1500 * 1000);
+        disk_thread_latency(t, a);
+        usleep(1500 * 1000);
+        disk_thread_latency(t, b);
+        assert_true(b[DISK_OP_SLOT_WRITE].count >= a[DISK_OP_SLOT_WRITE].count + 3);
+        assert_int_equal(b[DISK_OP_READ_ROUND].count, a[DISK_OP_READ_ROUND].count);
+        assert_int_equal(b[DISK_OP_MAILBOX_READ].count, a[DISK_OP_MAILBOX_READ].count);
+        disk_thread_take(t, &r);
+        assert_false(r.write_ok);
+        assert_false(r.read_ok);
+
+        set_mode("ok");
+        read_ok = false;
+        for (int i = 0; i < 500 && !read_ok; i++) {
+                usleep(10000);
+                disk_thread_take(t, &r);
+                read_ok = r.read_ok && r.write_ok;
+        }
+        assert_true(read_ok);
+        disk_thread_stop(t);
+        disk_round_free(&r);
+}
+
 int main(void) {
         const struct CMUnitTest plain[] = {
                 cmocka_unit_test(test_roundtrip_on_regular_file),
@@ -368,6 +424,7 @@ int main(void) {
                 cmocka_unit_test(test_error_mode_returns_eio),
                 cmocka_unit_test(test_free_while_hung_returns_at_once),
                 cmocka_unit_test(test_region_format_and_slot_io_through_fuse),
+                cmocka_unit_test(test_disk_thread_skips_the_rest_of_a_round_behind_a_hung_request),
         };
         int failed = cmocka_run_group_tests_name("disk_io", plain, NULL, NULL);
         failed += cmocka_run_group_tests_name("disk_io_fuse", fuse, setup_fuse, teardown_fuse);
