@@ -52,9 +52,15 @@ MUTANTS = [
      "if (new_incarnation) {",
      "a new sequence number of the same incarnation not counted as an advance"),
     ("no-double-collect", "core/node_vm.c",
-     "        if (!v->first_valid || v->n_first != k",
-     "        if (0 && !v->first_valid || v->n_first != k",
+     "        if (!v->first_valid || v->n_first != k || v->first_unknown != r->n_unknown ||\n"
+     "            memcmp(v->first, sorted, k * sizeof(*sorted)) != 0) {",
+     "        if (v->read_tries > 99 && (!v->first_valid || v->n_first != k || v->first_unknown != r->n_unknown ||\n"
+     "            memcmp(v->first, sorted, k * sizeof(*sorted)) != 0)) {",
      "a claim collect accepted on one pass"),
+    ("no-yield-fence", "core/survival.c",
+     "        if (mine.all_yield) {",
+     "        if (0 && mine.all_yield) {",
+     "a host whose slot stood still wins rule 2 as before"),
     ("unknown-claims-ignored", "core/node_vm.c",
      "        v->blocked = r->n_unknown > 0;",
      "        v->blocked = false;",
