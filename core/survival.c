@@ -600,14 +600,15 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
         out->partition = members;
         out->own_disk_ok = survival_own_disk_ok(in, now_ms);
 
-        if (!out->own_disk_ok) {
-                decide_without_disk(in, &members, now_ms, out);
-                return 0;
-        }
+        /* With or without the disk: rule 1 and rule 4 both rest on it. */
         if (in->quorate && now_ms < in->quorum_unconfirmed_until_ms) {
-                verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_1_QUORUM,
+                verdict_set(out, SURVIVAL_WAIT, out->own_disk_ok ? SURVIVAL_RULE_1_QUORUM : SURVIVAL_RULE_4_NO_DISK,
                             "wait: this host stood still; its quorate membership %s is from before, "
                             "until Corosync confirms it", core_view_format(&members, mv, sizeof(mv)));
+                return 0;
+        }
+        if (!out->own_disk_ok) {
+                decide_without_disk(in, &members, now_ms, out);
                 return 0;
         }
         if (in->quorate) {

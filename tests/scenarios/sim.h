@@ -30,7 +30,8 @@ enum ev_kind {
         EV_NOWATCHDOG,          /* hN's next start finds no watchdog */
 };
 
-enum disk_access { DISK_ACCESS_OK, DISK_ACCESS_FAIL, DISK_ACCESS_HANG };
+/* READFAIL: writes land, reads fail (a path that fails only one way). */
+enum disk_access { DISK_ACCESS_OK, DISK_ACCESS_FAIL, DISK_ACCESS_HANG, DISK_ACCESS_READFAIL };
 
 enum corrupt_what { CORRUPT_SLOT = 1, CORRUPT_CLAIMS = 2, CORRUPT_MAILBOX = 4 };
 

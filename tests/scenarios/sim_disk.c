@@ -2,7 +2,8 @@
  * (and any queued mailbox), reports the completion, then reads every slot
  * and mailbox; claim writes and reads complete one tick after they were
  * asked for. A failed I/O is reported at once, a hung one at its deadline,
- * as disk_thread.c does; a corrupt block reads back undecodable. */
+ * as disk_thread.c does; a corrupt block reads back undecodable. With
+ * `readfail`, writes land and every read fails at once. */
 #include <stdio.h>
 #include <string.h>
 
@@ -67,7 +68,7 @@ static void disk_io_failed(struct world *w, struct host *h) {
 void disk_round(struct world *w, struct host *h) {
         struct node_event ev = { .type = NODE_EV_SLOT_WRITTEN };
 
-        if (h->disk != DISK_ACCESS_OK) {
+        if (h->disk != DISK_ACCESS_OK && h->disk != DISK_ACCESS_READFAIL) {
                 disk_io_failed(w, h);
                 return;
         }
@@ -93,6 +94,12 @@ void disk_round(struct world *w, struct host *h) {
                 return;
         }
         deliver(w, h, &ev);
+        if (h->disk == DISK_ACCESS_READFAIL) {
+                ev = (struct node_event){ .type = NODE_EV_DISK_READ };
+                ev.u.disk.done_ms = w->now;
+                deliver(w, h, &ev);
+                return;
+        }
         disk_read(w, h);
 }
 
@@ -101,7 +108,7 @@ void claims_io(struct world *w, struct host *h) {
                 struct node_event ev = { .type = NODE_EV_CLAIMS_WRITTEN };
 
                 h->claims_write_pending = false;
-                ev.u.claims_written.ok = h->disk == DISK_ACCESS_OK;
+                ev.u.claims_written.ok = h->disk == DISK_ACCESS_OK || h->disk == DISK_ACCESS_READFAIL;
                 ev.u.claims_written.done_ms = w->now;
                 if (ev.u.claims_written.ok) {
                         memcpy(w->claims[h->id], h->claims_to_write, (size_t)h->n_claims_to_write * sizeof(struct disk_claim));

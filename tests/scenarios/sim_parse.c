@@ -232,11 +232,14 @@ static int parse_event_line(struct scenario *sc, const char *file, int ln, char 
                 e->host = hst;
                 e->arg = strcmp(t[3], "up") == 0;
         } else if (strcmp(t[1], "disk") == 0 && n == 4 && hst >= 0 &&
-                   (strcmp(t[3], "ok") == 0 || strcmp(t[3], "fail") == 0 || strcmp(t[3], "hang") == 0)) {
+                   (strcmp(t[3], "ok") == 0 || strcmp(t[3], "fail") == 0 || strcmp(t[3], "hang") == 0 ||
+                    strcmp(t[3], "readfail") == 0)) {
                 e->kind = EV_DISK;
                 e->host = hst;
-                e->arg = strcmp(t[3], "ok") == 0 ? DISK_ACCESS_OK
-                         : strcmp(t[3], "fail") == 0 ? DISK_ACCESS_FAIL : DISK_ACCESS_HANG;
+                e->arg = strcmp(t[3], "ok") == 0     ? DISK_ACCESS_OK
+                         : strcmp(t[3], "fail") == 0 ? DISK_ACCESS_FAIL
+                         : strcmp(t[3], "hang") == 0 ? DISK_ACCESS_HANG
+                                                     : DISK_ACCESS_READFAIL;
         } else if (strcmp(t[1], "power") == 0 && n == 4 && hst > 0 &&
                    (strcmp(t[3], "on") == 0 || strcmp(t[3], "off") == 0)) {
                 e->kind = EV_POWER;
@@ -354,7 +357,10 @@ void describe_event(struct event *e) {
                 break;
         case EV_DISK:
                 snprintf(e->text, sizeof(e->text), "disk %s %s", who,
-                         e->arg == DISK_ACCESS_OK ? "ok" : e->arg == DISK_ACCESS_FAIL ? "fail" : "hang");
+                         e->arg == DISK_ACCESS_OK     ? "ok"
+                         : e->arg == DISK_ACCESS_FAIL ? "fail"
+                         : e->arg == DISK_ACCESS_HANG ? "hang"
+                                                      : "readfail");
                 break;
         case EV_POWER:
                 snprintf(e->text, sizeof(e->text), "power %s %s", who, e->arg ? "on" : "off");

@@ -155,7 +155,8 @@ static void check_masters(struct world *w) {
                 const struct host *h = &w->h[b];
                 const struct survival_verdict *v;
 
-                if (!vmhad_running((struct host *)h) || h->disk != DISK_ACCESS_OK ||
+                if (!vmhad_running((struct host *)h) ||
+                    (h->disk != DISK_ACCESS_OK && h->disk != DISK_ACCESS_READFAIL) ||
                     node_master(h->node) != (uint32_t)b)
                         continue;
                 v = node_verdict(h->node);
@@ -257,7 +258,7 @@ static void carry_out(struct world *w, struct host *h) {
                 case NODE_ACT_FENCE:
                         /* FENCING goes to the disk at once when it can;
                          * reboot() follows at the deadline. */
-                        if (h->disk == DISK_ACCESS_OK)
+                        if (h->disk == DISK_ACCESS_OK || h->disk == DISK_ACCESS_READFAIL)
                                 disk_write_slot(w, h);
                         h->fence_pending = true;
                         h->fence_due = a->deadline_ms;

@@ -246,7 +246,8 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
                         add_ev(sc, t, EV_NET, h, 0, 0);
                         break;
                 case 5:
-                        add_ev(sc, t, EV_DISK, h, rng_below(2) ? DISK_ACCESS_FAIL : DISK_ACCESS_HANG, 0);
+                        add_ev(sc, t, EV_DISK, h,
+                               (int[]){ DISK_ACCESS_FAIL, DISK_ACCESS_HANG, DISK_ACCESS_READFAIL }[rng_below(3)], 0);
                         break;
                 case 6:
                         add_ev(sc, t, EV_DISK, 0, DISK_ACCESS_FAIL, 0);
