@@ -180,7 +180,11 @@ same "no key is set in the shipped vmha.conf" "$active" ""
 rc=$?
 [ "$rc" -eq 1 ] && grep -qx "vmhad: $conf: \[heartbeat\] device is required" "$work/check"
 _tap_result $? "vmhad reads it and asks for the heartbeat device, nothing else (exit $rc)" "$work/check"
-sed -E 's/^#([a-z_]+ = )/\1/' "$conf" >"$work/uncommented.conf"
+# ipc_group names the group the package's postinst creates; this machine
+# need not have it, so the check names one that every Debian system has;
+# the metrics textfile goes where a directory exists.
+sed -E -e 's/^#([a-z_]+ = )/\1/' -e 's/^ipc_group = vmha$/ipc_group = root/' \
+    -e "s|^textfile = .*|textfile = $work/vmha.prom|" "$conf" >"$work/uncommented.conf"
 tap_ok "with every key uncommented, its values pass vmhad --check-config" \
     "$root/usr/sbin/vmhad" --check-config --config "$work/uncommented.conf"
 
@@ -217,6 +221,7 @@ chroot "$m" /bin/sh -c '
     dpkg-query -W -f="\${Status}\n" vmha vmha-lab | grep -c "install ok installed" | { read n; r installed "$n"; }
     dpkg-query -W -f="\${Conffiles}\n" vmha | grep -q "^ /etc/vmha/vmha.conf [0-9a-f]" ; r conffile $?
     test -L /etc/systemd/system/multi-user.target.wants/vmhad.service; r enabled $?
+    getent group vmha >/dev/null; r group $?
     haadm --version | grep -qx "haadm (vmha) '"$4"'"; r path $?
     mkdir -p /var/lib/vmha && touch /var/lib/vmha/last-fence
     dpkg --purge vmha-lab vmha >/debs/dpkg-purge.log 2>&1; r purge $?
@@ -246,6 +251,7 @@ else
         [ "$(result install)" = 0 ] || sed 's/^/# /' "$work/dpkg-i.log" | tail -n 20
         same "dpkg records /etc/vmha/vmha.conf as vmha's conffile" "$(result conffile)" 0
         same "the postinst enabled vmhad.service" "$(result enabled)" 0
+        same "the postinst created the system group vmha (ipc_group's default)" "$(result group)" 0
         same "haadm on PATH is the installed one" "$(result path)" 0
         same "dpkg --purge removes both (exit $(result purge))" "$(result purge)" 0
         same "and leaves nothing behind: no vmha.conf, state, lab, link or enable state" "$(result left)" none
