@@ -450,8 +450,8 @@ static int report(int r, const struct parse_ctx *ctx, const char *name, char *er
         return -EINVAL;
 }
 
-static int parse_text(const char *text, size_t len, const char *name, struct vmha_config *cfg, char *err,
-                      size_t err_len) {
+int vmha_config_parse_buffer(const char *text, size_t len, const char *name, struct vmha_config *cfg,
+                             char *err, size_t err_len) {
         struct parse_ctx ctx = { .p = text, .end = text + len };
         int r;
 
@@ -464,7 +464,7 @@ static int parse_text(const char *text, size_t len, const char *name, struct vmh
 
 int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
                              char *err, size_t err_len) {
-        return parse_text(text, strlen(text), name, cfg, err, err_len);
+        return vmha_config_parse_buffer(text, strlen(text), name, cfg, err, err_len);
 }
 
 int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_t err_len) {
@@ -475,7 +475,7 @@ int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_
         r = read_config_file(path, &text, &len, err, err_len);
         if (r < 0)
                 return r;
-        r = parse_text(text, len, path, cfg, err, err_len);
+        r = vmha_config_parse_buffer(text, len, path, cfg, err, err_len);
         free(text);
         return r;
 }

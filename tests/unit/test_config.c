@@ -204,6 +204,19 @@ static void test_inline_comments_after_a_value_are_ignored(void **state) {
                      "(like 5 or 2.5, at most 3 decimals)");
 }
 
+/* The buffer entry point reads exactly len bytes, and a NUL among them is
+ * refused as in a file. */
+static void test_buffer_with_a_nul_is_refused(void **state) {
+        static const char text[] = "[heartbeat]\ndevice = /dev/sdb\n\0[fence]\n";
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_buffer(text, sizeof(text) - 1, "vmha.conf", &c, err, sizeof(err)), -EINVAL);
+        assert_string_equal(err, "vmha.conf:3: contains a NUL byte (not a text file?)");
+        assert_int_equal(vmha_config_parse_buffer(text, 30, "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_string_equal(c.heartbeat_device, "/dev/sdb");
+}
+
 static void test_device_names_follow_the_shared_rule(void **state) {
         struct vmha_config c;
 
@@ -304,6 +317,7 @@ int main(void) {
                 cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
+                cmocka_unit_test(test_buffer_with_a_nul_is_refused),
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
                 cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
                 cmocka_unit_test(test_load_reads_only_a_regular_file),
