@@ -15,6 +15,7 @@
 #include "heartbeat/disk_device.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -240,13 +241,15 @@ static bool section_known(const char *section) {
 }
 
 /* "5 # seconds" -> "5": a '#' after whitespace starts a comment, as ';'
- * already does in inih. */
+ * already does in inih, and whitespace means what it means to inih (any
+ * isspace() byte, a form feed as much as a blank), so that a value never
+ * keeps whitespace at its end that inih would have taken off. */
 static void strip_inline_comment(char *value) {
         char *p = value;
 
         while ((p = strchr(p, '#')) != NULL) {
-                if (p > value && (p[-1] == ' ' || p[-1] == '\t')) {
-                        while (p > value && (p[-1] == ' ' || p[-1] == '\t'))
+                if (p > value && isspace((unsigned char)p[-1])) {
+                        while (p > value && isspace((unsigned char)p[-1]))
                                 p--;
                         *p = 0;
                         return;

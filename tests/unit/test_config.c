@@ -204,6 +204,22 @@ static void test_inline_comments_after_a_value_are_ignored(void **state) {
                      "(like 5 or 2.5, at most 3 decimals)");
 }
 
+/* Whitespace is what it is to inih: a form feed or a carriage return
+ * before the "#" starts a comment too, and none is left at the end of the
+ * value (inih would have taken it off a value without a comment). */
+static void test_inline_comments_follow_any_whitespace(void **state) {
+        struct vmha_config c;
+        char text[2][128];
+
+        (void)state;
+        snprintf(text[0], sizeof(text[0]), "[heartbeat]\ndevice = /dev/sdb\f\r  # the LUN\n");
+        snprintf(text[1], sizeof(text[1]), "[heartbeat]\ndevice = /dev/sdb\f#the LUN\n");
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(vmha_config_parse_string(text[i], "vmha.conf", &c, err, sizeof(err)), 0);
+                assert_string_equal(c.heartbeat_device, "/dev/sdb");
+        }
+}
+
 /* The buffer entry point reads exactly len bytes, and a NUL among them is
  * refused as in a file. */
 static void test_buffer_with_a_nul_is_refused(void **state) {
@@ -317,6 +333,7 @@ int main(void) {
                 cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
+                cmocka_unit_test(test_inline_comments_follow_any_whitespace),
                 cmocka_unit_test(test_buffer_with_a_nul_is_refused),
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
                 cmocka_unit_test(test_seconds_are_plain_decimal_to_the_millisecond),
