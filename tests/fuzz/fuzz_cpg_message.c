@@ -4,7 +4,8 @@
  *
  * Input: one flags byte, then up to FRAMES messages, each a 16-bit
  * little-endian length and that many bytes, delivered in that order to one
- * node engine (host 1 of hosts 1..4) as CPG would deliver them. With bit 0
+ * node engine (host 1 of hosts 1..4, all in a quorate membership) as CPG
+ * would deliver them. With bit 0
  * of the flags set, the harness writes the right CRC-32 into a snapshot
  * message's last four bytes first, so that mutations get past it.
  *
@@ -165,6 +166,26 @@ static void deliver(struct node *n, uint8_t *msg, size_t len, bool reseal, uint6
         free(now);
 }
 
+/* The engine as CPG leaves it once hosts 1..4 have joined a quorate
+ * membership and one tick has passed: it has sent its snapshot and its
+ * first acknowledgement (sequences 1 and 2), so that acknowledgements
+ * echoing them count. */
+static void start(struct node *n, uint64_t now_ms) {
+        struct node_event ev = { .type = NODE_EV_MEMBERSHIP };
+
+        for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+                core_view_add(&ev.u.membership.members, hosts[i]);
+                if (hosts[i] != SELF)
+                        core_view_add(&ev.u.membership.joined, hosts[i]);
+        }
+        ev.u.membership.ring_id = 4;
+        node_handle(n, &ev, now_ms);
+        ev = (struct node_event){ .type = NODE_EV_QUORUM, .u.quorum.quorate = true };
+        node_handle(n, &ev, now_ms);
+        ev = (struct node_event){ .type = NODE_EV_TICK };
+        node_handle(n, &ev, now_ms + 50);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct node_config cfg = {
                 .self_id = SELF,
@@ -181,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         reseal = data[0] & 1;
         if (node_new(&cfg, hastate_new(), now_ms, &n) < 0)
                 abort();
+        start(n, now_ms);
         data++;
         size--;
         for (int i = 0; i < FRAMES && size >= 2; i++) {

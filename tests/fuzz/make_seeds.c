@@ -138,7 +138,9 @@ static void cpg_seeds(const char *dir) {
         struct seed s;
         size_t len;
 
-        /* Host 2 acknowledges hosts 1, 2 and 3. */
+        /* Host 2 acknowledges hosts 1, 2 and 3, echoing host 1's first
+         * acknowledgement (its sequence 2: the fuzz target's engine sent
+         * its snapshot first). */
         memset(&a, 0, sizeof(a));
         a.ring_id = 0x100000004ull;
         disk_view_set(a.view, 1);
@@ -146,7 +148,7 @@ static void cpg_seeds(const char *dir) {
         disk_view_set(a.view, 3);
         a.disk_ok = true;
         a.memory_mib = 262144;
-        a.echo[a.n_echo++] = (struct wire_echo){ .host = 1, .seq = 7 };
+        a.echo[a.n_echo++] = (struct wire_echo){ .host = 1, .seq = 2 };
         a.echo[a.n_echo++] = (struct wire_echo){ .host = 3, .seq = 12 };
         len = wire_ack_encode(&a, buf);
         seed_start(&s, 0);
