@@ -63,7 +63,7 @@ for entry in $targets; do
     figures="${runs:-?} inputs, ${rate:-?}/s, cov ${cov:-?}, ft ${ft:-?}"
     if [ "$rc" -eq 0 ]; then
         echo "ok $n - fuzz_$name survives ${secs}s of fuzzing ($figures)"
-        table+=("$(printf '%-18s %8ss %12s %9s %7s %7s' "fuzz_$name" "$secs" "${runs:-?}" "${rate:-?}" \
+        table+=("$(printf '%-22s %8ss %12s %9s %7s %7s' "fuzz_$name" "$secs" "${runs:-?}" "${rate:-?}" \
                    "${cov:-?}" "${ft:-?}")")
     else
         tail -40 "$log" | sed 's/^/# /'
@@ -77,7 +77,7 @@ for entry in $targets; do
 done
 echo "1..$n"
 if [ -n "$long" ] && [ "${#table[@]}" -gt 0 ]; then
-    printf '# %-18s %9s %12s %9s %7s %7s\n' target time executions exec/s cov ft
+    printf '# %-22s %9s %12s %9s %7s %7s\n' target time executions exec/s cov ft
     printf '# %s\n' "${table[@]}"
 fi
 [ "$keep" = 1 ] && echo "# kept: $work"
