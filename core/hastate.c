@@ -101,14 +101,66 @@ static bool valid_host_id(uint32_t id) {
         return id >= 1 && id <= CORE_MAX_HOST_ID;
 }
 
-/* A string field: NUL-terminated within its array, non-empty, printable. */
+/* Is the UTF-8 sequence at s (at most n bytes) one printable character?
+ * Returns its length, or 0: malformed, overlong, a surrogate, beyond
+ * U+10FFFF, or a C1 control (U+0080..U+009F, which terminals obey). */
+static size_t utf8_printable_char(const unsigned char *s, size_t n) {
+        size_t len;
+        uint32_t cp, min;
+
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                len = 2, cp = s[0] & 0x1fu, min = 0xa0;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                len = 3, cp = s[0] & 0x0fu, min = 0x800;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                len = 4, cp = s[0] & 0x07u, min = 0x10000;
+        else
+                return 0;
+        if (n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+/* A config: NUL-terminated within its array, non-empty, and printable
+ * UTF-8 (no control character, nothing malformed), as a control request's
+ * JSON string brings it. It is shown in status output and logs. */
 static bool valid_text(const char *s, size_t cap) {
+        const unsigned char *u = (const unsigned char *)s;
         size_t n = strnlen(s, cap);
 
         if (n == 0 || n == cap)
                 return false;
+        for (size_t i = 0; i < n;) {
+                size_t k = u[i] < 0x80 ? (u[i] >= 0x20 && u[i] != 0x7f) : utf8_printable_char(u + i, n - i);
+
+                if (k == 0)
+                        return false;
+                i += k;
+        }
+        return true;
+}
+
+/* A VM name: the one rule of daemon/name.h (vmha_name_valid), which the
+ * pure core cannot include: 1 to 63 ASCII letters, digits, '.', '_' or
+ * '-', not starting with '-'. Control requests hold names to it; a change
+ * or a snapshot from another host, or the disk's copy, must not bring in a
+ * name that no command could name. The fuzz targets check that the two
+ * agree. */
+static bool valid_name(const char *s, size_t cap) {
+        size_t n = strnlen(s, cap);
+
+        if (n == 0 || n == cap || s[0] == '-')
+                return false;
         for (size_t i = 0; i < n; i++)
-                if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+                      s[i] == '.' || s[i] == '_' || s[i] == '-'))
                         return false;
         return true;
 }
@@ -117,9 +169,9 @@ static bool valid_text(const char *s, size_t cap) {
 static int vm_validate(const struct hastate_vm *vm, struct hastate_error *err) {
         if (vm->id == 0)
                 return fail(err, -EINVAL, "vm id 0 is reserved");
-        if (!valid_text(vm->name, sizeof(vm->name)))
-                return fail(err, -EINVAL, "vm %llu: name empty, too long or not printable",
-                            (unsigned long long)vm->id);
+        if (!valid_name(vm->name, sizeof(vm->name)))
+                return fail(err, -EINVAL, "vm %llu: invalid name (1-63 letters, digits, '.', '_' or '-', "
+                            "not starting with '-')", (unsigned long long)vm->id);
         if ((unsigned)vm->priority >= _HASTATE_PRIORITY_MAX)
                 return fail(err, -EINVAL, "vm %s: unknown priority %d", vm->name, (int)vm->priority);
         if (vm->order < -HASTATE_ORDER_LIMIT || vm->order > HASTATE_ORDER_LIMIT)
@@ -131,7 +183,7 @@ static int vm_validate(const struct hastate_vm *vm, struct hastate_error *err) {
                 return fail(err, -EINVAL, "vm %s: memory %llu MiB out of range", vm->name,
                             (unsigned long long)vm->memory_mib);
         if (!valid_text(vm->config, sizeof(vm->config)))
-                return fail(err, -EINVAL, "vm %s: config empty, too long or not printable", vm->name);
+                return fail(err, -EINVAL, "vm %s: config empty, too long or not printable UTF-8", vm->name);
         if (vm->owner != 0 && !valid_host_id(vm->owner))
                 return fail(err, -EINVAL, "vm %s: owner %u is not a host id", vm->name, vm->owner);
         return 0;
@@ -317,6 +369,11 @@ static int get_vm(struct rbuf *r, struct hastate_vm *vm, struct hastate_error *e
         get_bytes(r, vm->config, cl);
         if (r->bad)
                 return fail(err, -EBADMSG, "truncated vm record");
+        /* A NUL inside would hide the bytes after it: the record would
+         * decode like a shorter one and not encode back to itself. */
+        if (strlen(vm->name) != nl || strlen(vm->config) != cl)
+                return fail(err, -EBADMSG, "vm %llu: NUL byte inside the name or config",
+                            (unsigned long long)vm->id);
         if (vm_validate(vm, err) < 0)
                 return -EBADMSG;
         return 0;
@@ -408,7 +465,8 @@ int hastate_snapshot_decode(const void *buf, size_t len, struct hastate **out, s
                 return fail(err, -EBADMSG, "snapshot: bad magic");
         if (get_le(&r, 2) != CODEC_VERSION)
                 return fail(err, -EBADMSG, "snapshot: unsupported version");
-        (void)get_le(&r, 2);
+        if (get_le(&r, 2) != 0)         /* reserved: a snapshot decodes whole or not at all */
+                return fail(err, -EBADMSG, "snapshot: reserved field is not zero");
 
         s = hastate_new();
         if (!s)

@@ -48,12 +48,12 @@ struct hastate_pool {
 
 struct hastate_vm {
         uint64_t id;                    /* nonzero, unique */
-        char name[HASTATE_NAME_MAX];    /* non-empty, printable, unique */
+        char name[HASTATE_NAME_MAX];    /* unique; the name rule of daemon/name.h */
         enum hastate_priority priority;
         int32_t order;                  /* start order within a priority */
         uint32_t start_delay_ms;
         uint64_t memory_mib;
-        char config[HASTATE_CONFIG_MAX];/* xl config path or sim spec, non-empty */
+        char config[HASTATE_CONFIG_MAX];/* xl config path or sim spec, non-empty, printable UTF-8 */
         uint32_t owner;                 /* host id, 0 when not placed */
 };
 

@@ -18,6 +18,7 @@
 #include "planner/planner.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -266,13 +267,15 @@ static bool section_known(const char *section) {
 }
 
 /* "5 # seconds" -> "5": a '#' after whitespace starts a comment, as ';'
- * already does in inih. */
+ * already does in inih, and whitespace means what it means to inih (any
+ * isspace() byte, a form feed as much as a blank), so that a value never
+ * keeps whitespace at its end that inih would have taken off. */
 static void strip_inline_comment(char *value) {
         char *p = value;
 
         while ((p = strchr(p, '#')) != NULL) {
-                if (p > value && (p[-1] == ' ' || p[-1] == '\t')) {
-                        while (p > value && (p[-1] == ' ' || p[-1] == '\t'))
+                if (p > value && isspace((unsigned char)p[-1])) {
+                        while (p > value && isspace((unsigned char)p[-1]))
                                 p--;
                         *p = 0;
                         return;
@@ -478,8 +481,8 @@ static int report(int r, const struct parse_ctx *ctx, const char *name, char *er
         return -EINVAL;
 }
 
-static int parse_text(const char *text, size_t len, const char *name, struct vmha_config *cfg, char *err,
-                      size_t err_len) {
+int vmha_config_parse_buffer(const char *text, size_t len, const char *name, struct vmha_config *cfg,
+                             char *err, size_t err_len) {
         struct parse_ctx ctx = { .p = text, .end = text + len };
         int r;
 
@@ -492,7 +495,7 @@ static int parse_text(const char *text, size_t len, const char *name, struct vmh
 
 int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
                              char *err, size_t err_len) {
-        return parse_text(text, strlen(text), name, cfg, err, err_len);
+        return vmha_config_parse_buffer(text, strlen(text), name, cfg, err, err_len);
 }
 
 int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_t err_len) {
@@ -503,7 +506,7 @@ int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_
         r = read_config_file(path, &text, &len, err, err_len);
         if (r < 0)
                 return r;
-        r = parse_text(text, len, path, cfg, err, err_len);
+        r = vmha_config_parse_buffer(text, len, path, cfg, err, err_len);
         free(text);
         return r;
 }

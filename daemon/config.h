@@ -59,6 +59,10 @@ void vmha_config_defaults(struct vmha_config *cfg);
 int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_t err_len);
 int vmha_config_parse_string(const char *text, const char *name, struct vmha_config *cfg,
                              char *err, size_t err_len);
+/* The same on len bytes that need not end in a NUL: what a file's contents
+ * go through, so a NUL byte inside is refused as in a file. */
+int vmha_config_parse_buffer(const char *text, size_t len, const char *name, struct vmha_config *cfg,
+                             char *err, size_t err_len);
 
 /* Seconds as written by people: plain decimal with at most three decimals
  * ("5", "2.5", "0.125"), no sign, exponent, hex or blanks, so a value is

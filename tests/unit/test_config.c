@@ -306,6 +306,35 @@ static void test_an_ipc_group_that_does_not_exist_is_an_error(void **state) {
         }
 }
 
+/* Whitespace is what it is to inih: a form feed or a carriage return
+ * before the "#" starts a comment too, and none is left at the end of the
+ * value (inih would have taken it off a value without a comment). */
+static void test_inline_comments_follow_any_whitespace(void **state) {
+        struct vmha_config c;
+        char text[2][128];
+
+        (void)state;
+        snprintf(text[0], sizeof(text[0]), "[heartbeat]\ndevice = /dev/sdb\f\r  # the LUN\n");
+        snprintf(text[1], sizeof(text[1]), "[heartbeat]\ndevice = /dev/sdb\f#the LUN\n");
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(vmha_config_parse_string(text[i], "vmha.conf", &c, err, sizeof(err)), 0);
+                assert_string_equal(c.heartbeat_device, "/dev/sdb");
+        }
+}
+
+/* The buffer entry point reads exactly len bytes, and a NUL among them is
+ * refused as in a file. */
+static void test_buffer_with_a_nul_is_refused(void **state) {
+        static const char text[] = "[heartbeat]\ndevice = /dev/sdb\n\0[fence]\n";
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_buffer(text, sizeof(text) - 1, "vmha.conf", &c, err, sizeof(err)), -EINVAL);
+        assert_string_equal(err, "vmha.conf:3: contains a NUL byte (not a text file?)");
+        assert_int_equal(vmha_config_parse_buffer(text, 30, "vmha.conf", &c, err, sizeof(err)), 0);
+        assert_string_equal(c.heartbeat_device, "/dev/sdb");
+}
+
 static void test_device_names_follow_the_shared_rule(void **state) {
         struct vmha_config c;
 
@@ -434,6 +463,8 @@ int main(void) {
                 cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
                 cmocka_unit_test(test_inline_comments_after_a_value_are_ignored),
+                cmocka_unit_test(test_inline_comments_follow_any_whitespace),
+                cmocka_unit_test(test_buffer_with_a_nul_is_refused),
                 cmocka_unit_test(test_device_names_follow_the_shared_rule),
                 cmocka_unit_test(test_vm_memory_has_the_one_memory_limit),
                 cmocka_unit_test(test_an_ipc_group_that_does_not_exist_is_an_error),

@@ -216,6 +216,59 @@ static void test_snapshot_decode_validates_fields_behind_a_valid_checksum(void *
         hastate_free(s);
 }
 
+/* Whatever a snapshot decodes to encodes back to the same bytes: a NUL
+ * inside a name or config, or a reserved field that is not zero, would
+ * decode like something else and is refused. Names follow the name rule
+ * and configs are printable UTF-8, as control requests bring them. */
+static void test_snapshot_decode_accepts_only_what_it_reproduces(void **state) {
+        static const struct { size_t off; uint8_t byte; const char *why; } bad[] = {
+                { 6, 1, "snapshot: reserved field is not zero" },
+                { 60 + 33 + 1, 0, "vm 10: NUL byte inside the name or config" },
+                { 60 + 33 + 3 + 4, 0, "vm 10: NUL byte inside the name or config" },
+                { 60 + 33 + 1, ' ', "vm 10: invalid name (1-63 letters, digits, '.', '_' or '-', not starting with '-')" },
+                { 60 + 33, '-', "vm 10: invalid name (1-63 letters, digits, '.', '_' or '-', not starting with '-')" },
+                { 60 + 33 + 1, 0xe9, "vm 10: invalid name (1-63 letters, digits, '.', '_' or '-', not starting with '-')" },
+                { 60 + 33 + 3 + 1, 0xe9, "vm web: config empty, too long or not printable UTF-8" },
+                { 60 + 33 + 3 + 1, 0x9b, "vm web: config empty, too long or not printable UTF-8" },
+        };
+        struct hastate *s = populated(), *t;
+        struct hastate_error err;
+        uint8_t *buf;
+        size_t len;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+                assert_memory_equal(buf + 60 + 33, "web/etc/xen/web.cfg", 19);
+                buf[bad[i].off] = bad[i].byte;
+                reseal(buf, len);
+                assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), -EBADMSG);
+                assert_null(t);
+                assert_string_equal(err.msg, bad[i].why);
+                free(buf);
+        }
+        hastate_free(s);
+}
+
+/* Printable UTF-8 is a config, C1 controls and overlong forms are not. */
+static void test_protect_takes_a_utf8_config(void **state) {
+        struct hastate *s = hastate_new();
+        struct hastate_error err;
+        struct hastate_msg m = protect_msg(12, "caf", 1);
+
+        (void)state;
+        snprintf(m.u.vm.config, sizeof(m.u.vm.config), "/etc/xen/caf\xc3\xa9-\xe2\x82\xac.cfg");
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        m.u.vm.id = 13;
+        snprintf(m.u.vm.name, sizeof(m.u.vm.name), "other");
+        snprintf(m.u.vm.config, sizeof(m.u.vm.config), "/etc/xen/\xc2\x9b" "31m.cfg");
+        assert_int_equal(hastate_apply(s, &m, &err), -EINVAL);
+        snprintf(m.u.vm.config, sizeof(m.u.vm.config), "/etc/xen/\xc0\xaf.cfg");
+        assert_int_equal(hastate_apply(s, &m, &err), -EINVAL);
+        assert_int_equal(s->n_vms, 1);
+        hastate_free(s);
+}
+
 static void test_empty_state_snapshot_round_trips(void **state) {
         struct hastate *s = hastate_new(), *t;
         uint8_t *buf;
@@ -333,6 +386,8 @@ int main(void) {
                 cmocka_unit_test(test_snapshot_round_trips),
                 cmocka_unit_test(test_snapshot_decode_rejects_every_truncation_and_bit_flip),
                 cmocka_unit_test(test_snapshot_decode_validates_fields_behind_a_valid_checksum),
+                cmocka_unit_test(test_snapshot_decode_accepts_only_what_it_reproduces),
+                cmocka_unit_test(test_protect_takes_a_utf8_config),
                 cmocka_unit_test(test_empty_state_snapshot_round_trips),
                 cmocka_unit_test(test_message_wire_form_round_trips_every_type),
                 cmocka_unit_test(test_restart_list_orders_by_priority_then_order_and_skips_none),
