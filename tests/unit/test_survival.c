@@ -234,6 +234,26 @@ static void test_stale_overlapping_publisher_is_ignored_after_the_window(void **
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
 }
 
+/* A new sequence number alone, same incarnation, is an advance: the slot
+ * is alive; the same one read again is not. */
+static void test_a_new_seq_of_the_same_incarnation_is_an_advance(void **state) {
+        struct core_peer p;
+        struct disk_slot s = { .host_id = 2, .state = DISK_SLOT_ALIVE, .incarnation = 77, .seq = 5 };
+
+        (void)state;
+        survival_peer_init(&p, 2, 0);
+        survival_peer_observe_slot(&p, &s, 1000);
+        assert_int_equal(p.advanced_ms, 1000);
+        survival_peer_observe_slot(&p, &s, 2000);
+        assert_int_equal(p.advanced_ms, 1000);          /* the same slot again */
+        s.seq = 6;
+        survival_peer_observe_slot(&p, &s, 3000);
+        assert_int_equal(p.advanced_ms, 3000);          /* seq alone moved */
+        s.incarnation = 78;
+        survival_peer_observe_slot(&p, &s, 4000);
+        assert_int_equal(p.advanced_ms, 4000);          /* a new incarnation, same seq */
+}
+
 /* ---- the yield of a host whose slot stood still ---- */
 
 static void test_a_slot_that_stood_still_latches_the_yield(void **state) {
@@ -794,6 +814,7 @@ int main(void) {
                 cmocka_unit_test(test_unsettled_views_after_the_window_read_overlap_as_their_side),
                 cmocka_unit_test(test_wait_is_bounded_from_its_first_wait_despite_churn),
                 cmocka_unit_test(test_stale_overlapping_publisher_is_ignored_after_the_window),
+                cmocka_unit_test(test_a_new_seq_of_the_same_incarnation_is_an_advance),
                 cmocka_unit_test(test_a_slot_that_stood_still_latches_the_yield),
                 cmocka_unit_test(test_a_late_slot_write_completion_latches_the_yield),
                 cmocka_unit_test(test_a_yielding_host_loses_a_tie_it_would_win),
