@@ -289,6 +289,7 @@ static int disk_init(int argc, char **argv) {
                (unsigned long long)disk_layout_config_bytes(&layout),
                hastate_disk_vms_for(disk_layout_config_bytes(&layout)),
                vms == HASTATE_MAX_VMS ? " (as many as vmhad accepts)" : "; more when they compress");
+        fputs(HAADM_BLKID_NOTE, stdout);
         r = HAADM_EXIT_OK;
 out:
         disk_io_free(io);

@@ -4,6 +4,14 @@
  */
 #pragma once
 
+/* libblkid has no prober for a vmha region and no way to add one from
+ * outside util-linux: blkid, mkfs and wipefs see nothing there. Said where
+ * an administrator makes or inspects a region. */
+#define HAADM_BLKID_NOTE \
+        "note: blkid, mkfs and wipefs do not recognise a vmha region: they do not warn before\n" \
+        "  overwriting it, and UUID= or LABEL= name a filesystem, never this region; name the\n" \
+        "  device by its /dev/disk/by-id path, PARTUUID= or PARTLABEL=\n"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>

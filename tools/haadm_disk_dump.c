@@ -59,6 +59,8 @@ static void dump_super(struct haadm_dump *d) {
                 json_object_object_add(o, "claim_blocks_per_host", json_object_new_int((int32_t)sb->claim_blocks));
                 json_object_object_add(o, "config_blocks", json_object_new_int((int32_t)sb->config_blocks));
                 json_object_object_add(o, "region_bytes", json_object_new_int64((int64_t)d->reg->layout.region_bytes));
+                /* See HAADM_BLKID_NOTE. */
+                json_object_object_add(o, "blkid_recognises", json_object_new_boolean(0));
                 json_object_object_add(d->root, "superblock", o);
                 return;
         }
@@ -69,6 +71,7 @@ static void dump_super(struct haadm_dump *d) {
                sb->cluster_name, uuid, DISK_LAYOUT_VERSION, sb->slot_count, sb->timeout_ms / 1000.0, when,
                (unsigned long long)d->reg->layout.region_bytes, d->reg->layout.region_bytes / 1048576.0,
                sb->claim_blocks, sb->claim_blocks * DISK_CLAIMS_PER_BLOCK, sb->config_blocks);
+        fputs(HAADM_BLKID_NOTE, stdout);
 }
 
 static int dump_slots(struct haadm_dump *d) {

@@ -42,6 +42,9 @@ tap_status 2 "no arguments exits 2" "$haadm"
 # --- init on a fresh file ---
 truncate -s 8M lun.img
 tap_status 0 "init on an empty 8 MiB file succeeds" "$haadm" disk init lun.img --cluster pool-a --slots 16 --timeout 2.5
+"$haadm" disk init lun.img --cluster pool-a --slots 16 --timeout 2.5 --force >init.txt 2>&1
+tap_grep 'blkid, mkfs and wipefs do not recognise a vmha region' init.txt "init says that blkid, mkfs and wipefs do not see the region"
+tap_grep 'PARTUUID= or PARTLABEL=' init.txt "and how to name the device instead"
 tap_status 0 "dump of a fresh region exits 0" "$haadm" disk dump lun.img
 "$haadm" disk dump lun.img --json >dump.json
 tap_ok "dump --json names cluster, slot count and timeout" \
@@ -52,6 +55,8 @@ tap_ok "dump --json lists every mailbox, claim area and both config copies" \
     json dump.json 'len(d["mailboxes"])==16 and len(d["claims"])==16 and [c["copy"] for c in d["config"]]==["A","B"] and d["errors"]==0'
 "$haadm" disk dump lun.img >dump.txt
 tap_grep '^  cluster +pool-a' dump.txt "dump prints the superblock as text"
+tap_grep 'blkid, mkfs and wipefs do not recognise a vmha region' dump.txt "dump says so too"
+tap_ok "dump --json says blkid does not recognise the region" json dump.json 'd["superblock"]["blkid_recognises"] is False'
 tap_grep '0 corrupt structures' dump.txt "dump text ends with the corruption count"
 
 # --- refusals change nothing ---
