@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "core/hastate.h"
+#include "core/text.h"
 
 #define SNAP_MAGIC   0x53484d56u        /* "VMHS" */
 #define MSG_MAGIC    0x4d484d56u        /* "VMHM" */
@@ -101,32 +102,6 @@ static bool valid_host_id(uint32_t id) {
         return id >= 1 && id <= CORE_MAX_HOST_ID;
 }
 
-/* Is the UTF-8 sequence at s (at most n bytes) one printable character?
- * Returns its length, or 0: malformed, overlong, a surrogate, beyond
- * U+10FFFF, or a C1 control (U+0080..U+009F, which terminals obey). */
-static size_t utf8_printable_char(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t cp, min;
-
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1fu, min = 0xa0;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0fu, min = 0x800;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07u, min = 0x10000;
-        else
-                return 0;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
 
 /* A config: NUL-terminated within its array, non-empty, and printable
  * UTF-8 (no control character, nothing malformed), as a control request's
@@ -138,31 +113,22 @@ static bool valid_text(const char *s, size_t cap) {
         if (n == 0 || n == cap)
                 return false;
         for (size_t i = 0; i < n;) {
-                size_t k = u[i] < 0x80 ? (u[i] >= 0x20 && u[i] != 0x7f) : utf8_printable_char(u + i, n - i);
+                uint32_t cp;
+                size_t k = core_utf8_len(u + i, n - i, &cp);
 
-                if (k == 0)
+                /* No C0 or C1 control, no DEL: terminals obey them. */
+                if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
                         return false;
                 i += k;
         }
         return true;
 }
 
-/* A VM name: the one rule of daemon/name.h (vmha_name_valid), which the
- * pure core cannot include: 1 to 63 ASCII letters, digits, '.', '_' or
- * '-', not starting with '-'. Control requests hold names to it; a change
- * or a snapshot from another host, or the disk's copy, must not bring in a
- * name that no command could name. The fuzz targets check that the two
- * agree. */
+/* A VM name, by the one rule (core/text.h) that control requests hold
+ * names to: a change or a snapshot from another host, or the disk's copy,
+ * must not bring in a name that no command could name. */
 static bool valid_name(const char *s, size_t cap) {
-        size_t n = strnlen(s, cap);
-
-        if (n == 0 || n == cap || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-                      s[i] == '.' || s[i] == '_' || s[i] == '-'))
-                        return false;
-        return true;
+        return core_name_valid(s, strnlen(s, cap), cap);
 }
 
 /* Everything about a VM record except uniqueness. */

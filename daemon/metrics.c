@@ -6,6 +6,7 @@
  * in integer micro- or milliseconds and printed as exact decimal seconds.
  */
 #include "daemon/metrics.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -98,35 +99,6 @@ static void put(struct out *o, const char *fmt, ...) {
         put_bytes(o, buf, (size_t)n);
 }
 
-/* The length of the valid UTF-8 sequence at s (of at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-        unsigned c = s[0];
-        size_t len;
-        uint32_t cp;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                len = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-                len = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-                len = 4, cp = c & 0x07;
-        else
-                return 0;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3f);
-        }
-        /* No overlong forms, no surrogates, nothing past U+10FFFF. */
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
 
 /* Text as the format wants it inside a label value (in_help: in a HELP
  * line, where a double quote stays as it is): a backslash, a double quote
@@ -137,7 +109,8 @@ static void put_text(struct out *o, const char *s, bool in_help) {
         size_t n = strlen(s);
 
         while (n > 0) {
-                size_t l = utf8_len(p, n);
+                uint32_t cp;
+                size_t l = core_utf8_len(p, n, &cp);
                 if (l == 0) {
                         put_bytes(o, "\xef\xbf\xbd", 3);
                         l = 1;

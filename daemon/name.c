@@ -1,22 +1,13 @@
 /* The one rule for VM and host names, and a safe rendering of anything
  * that failed it (see name.h). */
 #include "daemon/name.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static bool name_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-               c == '_' || c == '-';
-}
-
 bool vmha_name_valid(const char *s, size_t len) {
-        if (len < 1 || len >= VMHA_NAME_MAX || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < len; i++)
-                if (!name_char(s[i]))
-                        return false;
-        return true;
+        return core_name_valid(s, len, VMHA_NAME_MAX);
 }
 
 const char *vmha_text_show(const char *s, size_t len, char *out, size_t out_len) {
