@@ -14,71 +14,7 @@
 #include "core/survival.h"
 #include "core/takeover.h"
 
-#define NOW 100000u
-
-struct fx {
-        struct core_timing t;
-        struct core_peer peers[4];
-        struct survival_inputs in;
-        struct survival_verdict v;
-};
-
-static struct core_view view_of(const unsigned *ids, size_t n) {
-        struct core_view v = { { 0 } };
-
-        for (size_t i = 0; i < n; i++)
-                core_view_add(&v, ids[i]);
-        return v;
-}
-#define VIEW(...) view_of((const unsigned[]){ __VA_ARGS__ }, sizeof((const unsigned[]){ __VA_ARGS__ }) / sizeof(unsigned))
-
-/* A healthy pool of n hosts seen from `self` at NOW: everyone a member,
- * quorate, every slot ALIVE with the full view and just advanced, every
- * ack fresh, own disk I/O fine, membership installed long ago. */
-static void fx_init(struct fx *f, unsigned n, unsigned self) {
-        struct core_view all = { { 0 } };
-
-        memset(f, 0, sizeof(*f));
-        assert_int_equal(core_timing_init(&f->t, 5000), 0);
-        for (unsigned id = 1; id <= n; id++)
-                core_view_add(&all, id);
-        for (unsigned id = 1; id <= n; id++) {
-                struct core_peer *p = &f->peers[id - 1];
-
-                survival_peer_init(p, id, 0);
-                p->slot_seen = true;
-                p->state = DISK_SLOT_ALIVE;
-                p->seq = 10;
-                p->view = all;
-                p->advanced_ms = NOW;
-                p->member = true;
-                p->ack_seen = true;
-                p->ack_ms = NOW;
-                p->armed = true;
-        }
-        f->in.timing = &f->t;
-        f->in.self_id = self;
-        f->in.peers = f->peers;
-        f->in.n_peers = n;
-        f->in.members = all;
-        f->in.quorate = true;
-        f->in.membership_since_ms = 0;
-        survival_observe_io(&f->in, SURVIVAL_IO_READ, true, NOW);
-        survival_observe_io(&f->in, SURVIVAL_IO_WRITE, true, NOW);
-}
-
-/* Membership changes to `members` (quorate or not) at time `at`. */
-static void fx_members(struct fx *f, struct core_view members, bool quorate, uint64_t at) {
-        survival_observe_membership(&f->in, &members, 2, quorate, at);
-}
-
-static void fx_publish(struct fx *f, unsigned id, struct core_view view) {
-        f->peers[id - 1].view = view;
-}
-
-static void decide(struct fx *f) {
-        assert_int_equal(survival_decide(&f->in, NOW, &f->v), 0);
-}
+#include "tests/unit/survival_fixture.h"
 
 /* ---- survival rule ---- */
 
@@ -232,119 +168,6 @@ static void test_stale_overlapping_publisher_is_ignored_after_the_window(void **
         f.peers[1].advanced_ms = NOW - f.t.settle_ms - 1;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
-}
-
-/* A new sequence number alone, same incarnation, is an advance: the slot
- * is alive; the same one read again is not. */
-static void test_a_new_seq_of_the_same_incarnation_is_an_advance(void **state) {
-        struct core_peer p;
-        struct disk_slot s = { .host_id = 2, .state = DISK_SLOT_ALIVE, .incarnation = 77, .seq = 5 };
-
-        (void)state;
-        survival_peer_init(&p, 2, 0);
-        survival_peer_observe_slot(&p, &s, 1000);
-        assert_int_equal(p.advanced_ms, 1000);
-        survival_peer_observe_slot(&p, &s, 2000);
-        assert_int_equal(p.advanced_ms, 1000);          /* the same slot again */
-        s.seq = 6;
-        survival_peer_observe_slot(&p, &s, 3000);
-        assert_int_equal(p.advanced_ms, 3000);          /* seq alone moved */
-        s.incarnation = 78;
-        survival_peer_observe_slot(&p, &s, 4000);
-        assert_int_equal(p.advanced_ms, 4000);          /* a new incarnation, same seq */
-}
-
-/* ---- the yield of a host whose slot stood still ---- */
-
-static void test_a_slot_that_stood_still_latches_the_yield(void **state) {
-        struct fx f;
-        struct survival_verdict v = { .kind = SURVIVAL_SURVIVE, .rule = SURVIVAL_RULE_1_QUORUM };
-        struct disk_slot slot;
-
-        fx_init(&f, 2, 1);
-        survival_note_time(&f.in, NOW + f.t.yield_gap_ms);
-        assert_false(f.in.self_yields);         /* an ordinary interval */
-        survival_note_time(&f.in, NOW + f.t.yield_gap_ms + 1);
-        assert_true(f.in.self_yields);
-        survival_fill_slot(&f.in, false, NOW + f.t.yield_gap_ms + 1, &slot);
-        assert_true(slot.flags & DISK_SLOT_YIELDS);
-        /* A quorate verdict ends it only once the slot moves again. */
-        survival_note_verdict(&f.in, &v, NOW + f.t.yield_gap_ms + 1);
-        assert_true(f.in.self_yields);
-        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + f.t.yield_gap_ms + 2);
-        survival_note_verdict(&f.in, &v, NOW + f.t.yield_gap_ms + 2);
-        assert_false(f.in.self_yields);
-}
-
-static void test_a_late_slot_write_completion_latches_the_yield(void **state) {
-        struct fx f;
-
-        fx_init(&f, 2, 1);
-        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + f.t.disk_interval_ms);
-        assert_false(f.in.self_yields);
-        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + f.t.disk_interval_ms + f.t.yield_gap_ms + 1);
-        assert_true(f.in.self_yields);
-}
-
-static void test_a_yielding_host_loses_a_tie_it_would_win(void **state) {
-        struct fx f;
-
-        /* The stall of stall_then_split_yields: h1 wakes alone, h2 took the pool. */
-        fx_init(&f, 2, 1);
-        fx_members(&f, VIEW(1), false, NOW - 5000);
-        fx_publish(&f, 2, VIEW(2));
-        decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);   /* the tie, by the lower id */
-        f.in.self_yields = true;
-        decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
-        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {2}, and {1} yields: its slot stood still");
-        /* With no one else on the disk it survives all the same. */
-        f.peers[1].advanced_ms = NOW - f.t.disk_timeout_ms - 1;
-        decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
-}
-
-static void test_a_partition_that_yields_whole_does_not_compete(void **state) {
-        struct fx f;
-
-        fx_init(&f, 2, 2);
-        fx_members(&f, VIEW(2), false, NOW - 5000);
-        fx_publish(&f, 1, VIEW(1));
-        decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_FENCE);     /* h1 wins the tie */
-        f.peers[0].flags |= DISK_SLOT_YIELDS;
-        decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
-        assert_string_equal(f.v.reason, "survive: no quorum, no other partition on the disk, {2} wins");
-}
-
-static void test_a_partition_with_one_moving_slot_competes_as_before(void **state) {
-        struct fx f;
-
-        /* {1,4} against {2,3}: h1 yields, but h4's slot moves and speaks for
-         * the partition, so readers decide as they did before the yield. */
-        fx_init(&f, 4, 2);
-        fx_members(&f, VIEW(2, 3), false, NOW - 5000);
-        fx_publish(&f, 1, VIEW(1, 4));
-        fx_publish(&f, 4, VIEW(1, 4));
-        fx_publish(&f, 2, VIEW(2, 3));
-        fx_publish(&f, 3, VIEW(2, 3));
-        f.peers[0].flags |= DISK_SLOT_YIELDS;
-        decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
-        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {1,4} beats {2,3} (tie, lowest node id)");
-}
-
-static void test_unsafe_no_yield_knob_never_yields(void **state) {
-        struct fx f;
-        struct core_unsafe_knobs k = { .no_yield = true };
-
-        fx_init(&f, 2, 1);
-        core_timing_set_unsafe(&f.t, &k);
-        survival_note_time(&f.in, NOW + 10 * f.t.yield_gap_ms);
-        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, NOW + 10 * f.t.yield_gap_ms);
-        assert_false(f.in.self_yields);
 }
 
 static void test_disk_lost_with_complete_fresh_membership_survives_by_rule_4(void **state) {
@@ -814,13 +637,6 @@ int main(void) {
                 cmocka_unit_test(test_unsettled_views_after_the_window_read_overlap_as_their_side),
                 cmocka_unit_test(test_wait_is_bounded_from_its_first_wait_despite_churn),
                 cmocka_unit_test(test_stale_overlapping_publisher_is_ignored_after_the_window),
-                cmocka_unit_test(test_a_new_seq_of_the_same_incarnation_is_an_advance),
-                cmocka_unit_test(test_a_slot_that_stood_still_latches_the_yield),
-                cmocka_unit_test(test_a_late_slot_write_completion_latches_the_yield),
-                cmocka_unit_test(test_a_yielding_host_loses_a_tie_it_would_win),
-                cmocka_unit_test(test_a_partition_that_yields_whole_does_not_compete),
-                cmocka_unit_test(test_a_partition_with_one_moving_slot_competes_as_before),
-                cmocka_unit_test(test_unsafe_no_yield_knob_never_yields),
                 cmocka_unit_test(test_disk_lost_with_complete_fresh_membership_survives_by_rule_4),
                 cmocka_unit_test(test_disk_failure_shorter_than_grace_keeps_the_disk),
                 cmocka_unit_test(test_a_resumed_host_that_has_not_retried_io_keeps_its_disk),
