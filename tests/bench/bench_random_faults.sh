@@ -17,8 +17,13 @@ knob_sequences=${VMHA_BENCH_KNOB_SEQUENCES:-20000}
 seed=${VMHA_BENCH_SEED:-7}
 [ -x "$sim" ] || make -s tests/scenarios/simulate || exit 1
 rc=0
-"$sim" --random --sequences "$sequences" --seconds 86400 --seed "$seed" | grep -E '^(random|violation|two masters|#|  )' | head -60
-[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+out=$(mktemp)
+"$sim" --random --sequences "$sequences" --seconds 86400 --seed "$seed" >"$out"
+[ $? -eq 0 ] || rc=1
+# The first findings in full (at most 60 lines), then always the summary.
+grep -E '^(violation|two masters|#|  )' "$out" | head -60
+grep '^random:' "$out"
+rm -f "$out"
 for knob in no-margin no-fresh-ack,stale-quorum no-claims stale-feed unknown-as-silent unarmed-owner \
     hasty-join no-yield stale-quorum; do
     found=0
