@@ -20,17 +20,11 @@ t_start=$SECONDS
 work=$(mktemp -d /var/tmp/vmha-test-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-fail() {    # fail DESC WHY...: one failed result, with its reason
-    local desc=$1
-    shift
-    printf '%s\n' "$@" >"$work/why"
-    _tap_result 1 "$desc" "$work/why"
-}
 same() {    # same DESC GOT WANT
     if [ "$2" = "$3" ]; then
         _tap_result 0 "$1"
     else
-        fail "$1" "got '$2', expected '$3'"
+        tap_fail "$1" "got '$2', expected '$3'"
     fi
 }
 run_time() { echo "# run time: $((SECONDS - t_start)) s${1:+ ($1)}"; }
@@ -45,7 +39,7 @@ for t in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian; do
     command -v "${t%%:*}" >/dev/null 2>&1 || missing="$missing ${t#*:}"
 done
 if [ -n "$missing" ]; then
-    fail "the Debian build tools are installed" "missing:$missing (apt-get install$missing, or ./quickstart.sh)"
+    tap_fail "the Debian build tools are installed" "missing:$missing (apt-get install$missing, or ./quickstart.sh)"
     tap_done
 fi
 
@@ -73,7 +67,7 @@ sort -u -o "$work/cdeps" "$work/cdeps"
 if cmp -s "$work/bdeps" "$work/cdeps"; then
     _tap_result 0 "Build-Depends are configure's dependencies, no more ($(wc -l <"$work/bdeps") packages)"
 else
-    fail "Build-Depends are configure's dependencies, no more" "Build-Depends only:" \
+    tap_fail "Build-Depends are configure's dependencies, no more" "Build-Depends only:" \
         "$(comm -23 "$work/bdeps" "$work/cdeps")" "configure only:" "$(comm -13 "$work/bdeps" "$work/cdeps")"
 fi
 qs_deps=$(sed -n '/^BUILD_DEPS="/,/"$/p;/^TEST_DEPS="/,/"$/p' "$src/quickstart.sh" | tr -d '"' | sed 's/^[A-Z_]*=//')
@@ -244,7 +238,7 @@ else
     if [ ! -f "$work/overlay.ready" ]; then
         echo "ok $((TAP_N += 1)) - dpkg -i and dpkg --purge in an overlay of this machine # SKIP no overlay of / here (exit $rc)"
     elif [ ! -s "$work/results" ]; then
-        fail "dpkg -i and dpkg --purge run in the overlay (exit $rc)" "$(tail -n 20 "$work/overlay.log")"
+        tap_fail "dpkg -i and dpkg --purge run in the overlay (exit $rc)" "$(tail -n 20 "$work/overlay.log")"
     else
         result() { sed -n "s/^$1 //p" "$work/results"; }
         same "dpkg -i installs both packages (exit $(result install))" "$(result install) $(result installed)" "0 2"

@@ -15,13 +15,6 @@ vmhad="$builddir/daemon/vmhad"
 work=$(mktemp -d /var/tmp/vmha-test-man.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-fail() {    # fail DESC WHY...: one failed result, with its reason
-    local desc=$1
-    shift
-    printf '%s\n' "$@" >"$work/why"
-    _tap_result 1 "$desc" "$work/why"
-}
-
 # render PAGE OUT ERR: the page as text (man, or groff where man is
 # missing) and every warning on ERR.
 if command -v man >/dev/null 2>&1; then
@@ -31,7 +24,7 @@ elif command -v groff >/dev/null 2>&1; then
     render() { groff -man -ww -z "$1" 2>"$3" && LC_ALL=C.UTF-8 groff -man -Tutf8 -rLL=80n "$1" >"$2" 2>>"$3"; }
     renderer=groff
 else
-    fail "man or groff is installed to check the pages" \
+    tap_fail "man or groff is installed to check the pages" \
         "neither man (man-db) nor groff (groff-base) is installed: apt-get install groff-base"
     tap_done
 fi
@@ -53,7 +46,7 @@ contains() {
 for page in haadm.8 vmhad.8 vmha.conf.5; do
     p="$man_dir/$page"
     if [ ! -s "$p" ]; then
-        fail "$page exists" "$p is missing or empty"
+        tap_fail "$page exists" "$p is missing or empty"
         continue
     fi
     render "$p" "$work/$page.txt" "$work/$page.err"
@@ -79,7 +72,7 @@ done
 
 # ---- haadm.8 against haadm's help texts ----
 if [ ! -x "$haadm" ]; then
-    fail "the built haadm is there to read its help" "$haadm is missing: run make first"
+    tap_fail "the built haadm is there to read its help" "$haadm is missing: run make first"
 else
     "$haadm" --help >"$work/haadm.help" 2>&1
     for g in disk plan status metrics enable pool vm host emergency; do
@@ -106,7 +99,7 @@ else
     if [ "$n" -ge 10 ] && [ -z "$missing" ]; then
         _tap_result 0 "haadm.8 has an entry for each of the $n commands of haadm --help"
     else
-        fail "haadm.8 has an entry for each command of haadm --help" "commands found: $n" "missing:$missing"
+        tap_fail "haadm.8 has an entry for each command of haadm --help" "commands found: $n" "missing:$missing"
     fi
 
     grep -oE -- '--[a-z][a-z-]+' "$work/haadm.help" | sort -u >"$work/haadm.opts"
@@ -118,7 +111,7 @@ else
     if [ "$n" -ge 15 ] && [ -z "$missing" ]; then
         _tap_result 0 "haadm.8 documents all $n options of haadm's help texts"
     else
-        fail "haadm.8 documents every option of haadm's help texts" "options found: $n" "missing:$missing"
+        tap_fail "haadm.8 documents every option of haadm's help texts" "options found: $n" "missing:$missing"
     fi
 
     # Short options a help text lists ("[--yes | -y]") and environment
@@ -133,7 +126,7 @@ else
     if [ -s "$work/haadm.short" ] && [ -z "$missing" ]; then
         _tap_result 0 "haadm.8 documents the short options of haadm's help texts ($(paste -sd" " "$work/haadm.short"))"
     else
-        fail "haadm.8 documents every short option of haadm's help texts" "missing:$missing"
+        tap_fail "haadm.8 documents every short option of haadm's help texts" "missing:$missing"
     fi
     sed -n '/^ENVIRONMENT$/,/^[A-Z]/p' "$work/haadm.8.txt" | sed 's/.\x08//g' >"$work/haadm.8.env"
     grep -oE '\bVMHA_[A-Z_]+' "$work/haadm.help" | sort -u >"$work/haadm.vars"
@@ -144,7 +137,7 @@ else
     if [ -s "$work/haadm.vars" ] && [ -z "$missing" ]; then
         _tap_result 0 "haadm.8's ENVIRONMENT has every variable haadm's help names ($(paste -sd" " "$work/haadm.vars"))"
     else
-        fail "haadm.8's ENVIRONMENT has every variable haadm's help names" "missing:$missing"
+        tap_fail "haadm.8's ENVIRONMENT has every variable haadm's help names" "missing:$missing"
     fi
 
     # The other way: every long option in the page exists in a help text
@@ -154,7 +147,7 @@ else
     if [ -z "$extra" ]; then
         _tap_result 0 "haadm.8 documents no option haadm does not have"
     else
-        fail "haadm.8 documents no option haadm does not have" "not in any help text:" $extra
+        tap_fail "haadm.8 documents no option haadm does not have" "not in any help text:" $extra
     fi
 fi
 
@@ -170,7 +163,7 @@ done
 
 # ---- vmhad.8 against vmhad's usage ----
 if [ ! -x "$vmhad" ]; then
-    fail "the built vmhad is there to read its usage" "$vmhad is missing: run make first"
+    tap_fail "the built vmhad is there to read its usage" "$vmhad is missing: run make first"
 else
     "$vmhad" --help >"$work/vmhad.help" 2>&1
     grep -oE -- '(^|[ [,])-{1,2}[a-z][a-z-]*' "$work/vmhad.help" | sed 's/^[ [,]//' | sort -u >"$work/vmhad.opts"
@@ -182,13 +175,13 @@ else
     if [ "$n" -ge 8 ] && [ -z "$missing" ]; then
         _tap_result 0 "vmhad.8 lists all $n options of vmhad's usage under OPTIONS"
     else
-        fail "vmhad.8 documents every option of vmhad's usage" "options found: $n" "missing:$missing"
+        tap_fail "vmhad.8 documents every option of vmhad's usage" "options found: $n" "missing:$missing"
     fi
     extra=$(comm -23 "$work/vmhad.8.opts" "$work/vmhad.opts")
     if [ -s "$work/vmhad.8.opts" ] && [ -z "$extra" ]; then
         _tap_result 0 "vmhad.8 lists no option vmhad does not have"
     else
-        fail "vmhad.8 lists no option vmhad does not have" "listed: $(tr '\n' ' ' <"$work/vmhad.8.opts")" \
+        tap_fail "vmhad.8 lists no option vmhad does not have" "listed: $(tr '\n' ' ' <"$work/vmhad.8.opts")" \
             "not in the usage: $extra"
     fi
 fi
@@ -211,19 +204,19 @@ missing=$(comm -23 "$work/conf.keys" "$work/conf.5.keys")
 if [ "$n" -ge 9 ] && [ -z "$missing" ]; then
     _tap_result 0 "vmha.conf.5 documents all $n keys of daemon/config.c under their sections"
 else
-    fail "vmha.conf.5 documents every key of daemon/config.c under its section" "keys found: $n" \
+    tap_fail "vmha.conf.5 documents every key of daemon/config.c under its section" "keys found: $n" \
         "missing ([section] key):" "$missing"
 fi
 extra=$(comm -13 "$work/conf.keys" "$work/conf.5.keys")
 if [ -z "$extra" ]; then
     _tap_result 0 "vmha.conf.5 documents no key the parser refuses"
 else
-    fail "vmha.conf.5 documents no key the parser refuses" "$extra"
+    tap_fail "vmha.conf.5 documents no key the parser refuses" "$extra"
 fi
 if [ ! -s "$work/conf.nodefault" ]; then
     _tap_result 0 "every key in vmha.conf.5 states its default"
 else
-    fail "every key in vmha.conf.5 states its default" "$(cat "$work/conf.nodefault")"
+    tap_fail "every key in vmha.conf.5 states its default" "$(cat "$work/conf.nodefault")"
 fi
 
 tap_grep '^dist_man_MANS = .*haadm\.8.*vmhad\.8.*vmha\.conf\.5' "$builddir/Makefile" \

@@ -2,6 +2,7 @@
 #   tap_ok DESC CMD...         passes when CMD exits 0
 #   tap_status N DESC CMD...   passes when CMD exits with status N
 #   tap_grep PATTERN FILE DESC passes when FILE matches the extended regex
+#   tap_fail DESC WHY...       one failed result, each WHY a line of its reason
 #   tap_done                   prints the plan and sets the exit status
 # Output of failing commands is shown as TAP comments.
 
@@ -54,6 +55,15 @@ tap_grep() {
         _tap_result 1 "$3" "$why"
         rm -f "$why"
     fi
+}
+
+tap_fail() {
+    local desc=$1 why
+    shift
+    why=$(mktemp)
+    printf '%s\n' "$@" >"$why"
+    _tap_result 1 "$desc" "$why"
+    rm -f "$why"
 }
 
 tap_done() {
