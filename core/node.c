@@ -236,15 +236,21 @@ static void feed(struct node *n, uint64_t deadline_ms) {
         a->deadline_ms = deadline_ms;
 }
 
+/* Once, when this host starts to yield (survival.h, self_yields). */
+static void log_yield(struct node *n, uint64_t still_ms) {
+        if (n->in.self_yields && !n->fencing)
+                node_log(n, LOG_WARNING_, "this host's slot stood still for %llu ms: it yields under rule 2 until it is quorate again",
+                         (unsigned long long)still_ms);
+}
+
 static void on_slot_written(struct node *n, const struct node_event *ev, uint64_t now_ms) {
         uint64_t done = ev->u.slot_written.done_ms;
         bool ok = ev->u.slot_written.ok, yielded = n->in.self_yields;
         uint64_t before = n->in.last_write_ok_ms;
 
         survival_observe_io(&n->in, SURVIVAL_IO_WRITE, ok, done);
-        if (!yielded && n->in.self_yields && !n->fencing)
-                node_log(n, LOG_WARNING_, "this host's slot stood still for %llu ms: it yields under rule 2 until it is quorate again",
-                         (unsigned long long)(done - before));
+        if (!yielded)
+                log_yield(n, done - before);
         if (ok)
                 n->in.published_tiebreak_ok = ev->u.slot_written.written.flags & DISK_SLOT_TIEBREAK_OK;
         node_decide(n, now_ms);
@@ -357,9 +363,7 @@ void node_handle(struct node *n, const struct node_event *ev, uint64_t now_ms) {
         note_gap(n, now_ms);
         if (!n->in.self_yields && !n->fencing) {
                 survival_note_time(&n->in, now_ms);
-                if (n->in.self_yields)
-                        node_log(n, LOG_WARNING_, "this host's slot stood still for %llu ms: it yields under rule 2 until it is quorate again",
-                                 (unsigned long long)(now_ms - n->in.last_write_ok_ms));
+                log_yield(n, now_ms - n->in.last_write_ok_ms);
         }
         switch (ev->type) {
         case NODE_EV_MEMBERSHIP:
