@@ -30,6 +30,12 @@ struct core_unsafe_knobs {
         bool hasty_join;        /* a joining host takes the pool by the disk at once, even from a live partition */
         bool no_yield;          /* a host whose slot stood still competes under rule 2 as if it had not */
         bool stale_quorum;      /* a host that stood still past a token trusts the quorum it had before */
+        bool overlap_claims;    /* a claim block is rewritten while a timed-out write to it may still land */
+        bool single_collect;    /* one pass over the claim blocks is taken for a snapshot */
+        /* Not a fix switched off but a stress: every surviving host plans
+         * takeovers as if it were master, so that restarts race and tie.
+         * Claims alone must keep S1 then (DESIGN.md, "Claims"). */
+        bool split_masters;
 };
 
 struct core_timing {

@@ -395,7 +395,7 @@ void node_handle(struct node *n, const struct node_event *ev, uint64_t now_ms) {
                 on_disk_read(n, &ev->u.disk, now_ms);
                 break;
         case NODE_EV_CLAIMS_WRITTEN:
-                node_vm_on_claims_written(n, ev->u.claims_written.ok, ev->u.claims_written.done_ms, now_ms);
+                node_vm_on_claims_written(n, &ev->u.claims_written, now_ms);
                 break;
         case NODE_EV_CLAIMS_READ:
                 node_vm_on_claims_read(n, &ev->u.claims, now_ms);
@@ -528,6 +528,10 @@ const struct core_timing *node_timing(const struct node *n) {
 
 uint32_t node_master(const struct node *n) {
         return n->have_verdict && n->verdict.kind == SURVIVAL_SURVIVE && !n->fencing ? n->master : 0;
+}
+
+bool node_acts_on_disk(const struct node *n, uint64_t now_ms) {
+        return node_master(n) != 0 && survival_own_read_fresh(&n->in, now_ms);
 }
 
 bool node_fencing(const struct node *n) {

@@ -90,6 +90,20 @@ struct node_disk_read {
 };
 
 /* A collect of every host's claim block. */
+/* The end of a write of this host's claim block. A write that the
+ * deadline gave up on is still in the kernel and may land later:
+ * `in_flight` says so, and the shell reports its end once more, with
+ * `late` (ok: it landed). Until then the engine issues no other write to
+ * its block: Linux, dm-multipath and iSCSI do not order two outstanding
+ * writes to one block, and an older copy landing last would bring back a
+ * superseded block. */
+struct node_claims_written {
+        bool ok;
+        bool in_flight;                 /* !ok: timed out, may still land */
+        bool late;                      /* the end of a write reported in_flight */
+        uint64_t done_ms;
+};
+
 struct node_claims_read {
         bool ok;
         uint64_t done_ms;
@@ -137,7 +151,7 @@ struct node_event {
                         struct disk_slot written;       /* what was written */
                 } slot_written;
                 struct node_disk_read disk;
-                struct { bool ok; uint64_t done_ms; } claims_written;
+                struct node_claims_written claims_written;
                 struct node_claims_read claims;
                 struct { uint64_t at_ms; } tiebreak;
                 struct {
@@ -206,6 +220,10 @@ const struct survival_verdict *node_verdict(const struct node *n);   /* NULL bef
 const struct hastate *node_state(const struct node *n);
 const struct core_timing *node_timing(const struct node *n);
 uint32_t node_master(const struct node *n);     /* 0 when this host knows none */
+/* Whether this host may decide a takeover now: SURVIVE on a disk read of
+ * this disk interval. A master without one decides again on its next read
+ * before it plans anything. */
+bool node_acts_on_disk(const struct node *n, uint64_t now_ms);
 /* The configured name of host id ("host N" when none was given). */
 const char *node_host_name(const struct node *n, uint32_t id, char buf[NODE_NAME_MAX]);
 bool node_fencing(const struct node *n);

@@ -47,6 +47,7 @@ struct node_vms {
         size_t n_own;
         enum node_claims_phase phase;
         uint64_t written_ms;
+        bool write_in_flight;           /* the write outlasted its deadline: it may still land */
         struct node_pending_claim pending[NODE_MAX_PENDING];
         size_t n_pending;
 
@@ -140,6 +141,6 @@ void node_handle_mailboxes(struct node *n, uint64_t now_ms, uint64_t own_slot_ac
 int node_vm_init(struct node *n);
 void node_vm_free(struct node *n);
 void node_vm_on_disk_read(struct node *n, uint64_t now_ms);
-void node_vm_on_claims_written(struct node *n, bool ok, uint64_t done_ms, uint64_t now_ms);
+void node_vm_on_claims_written(struct node *n, const struct node_claims_written *w, uint64_t now_ms);
 void node_vm_on_claims_read(struct node *n, const struct node_claims_read *r, uint64_t now_ms);
 void node_vm_set_running(struct node *n, const uint64_t *ids, size_t count);

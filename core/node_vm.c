@@ -11,9 +11,12 @@
  *     is not an atomic snapshot);
  *   - a collect in which any block could not be decoded blocks every
  *     takeover: an unknown block may hold the newest claim;
- *   - this host's block is only ever rewritten whole, one write at a time,
- *     and a claim that lost (or whose write failed) stays in it: it is
- *     never "retracted", and never taken for ownership either;
+ *   - this host's block is only ever rewritten whole, one write at a time:
+ *     a write that outlasts its deadline may still land, so the pass waits
+ *     in WRITING until the shell says that it ended (landed: confirm as
+ *     usual); a claim that lost (or whose write failed)
+ *     stays in it: it is never "retracted", and never taken for ownership
+ *     either;
  *   - at start the block is learned from the disk before anything is
  *     written, so a reboot keeps every claim of the previous incarnation.
  */
@@ -245,23 +248,42 @@ static void abort_pending(struct node *n, const char *why) {
 void node_vm_on_disk_read(struct node *n, uint64_t now_ms) {
         if (!n->cfg.vms || n->fencing || n->vm.phase != NODE_CLAIMS_IDLE)
                 return;
-        n->vm.first_valid = false;
+        /* A collect slower than a disk interval goes on: starting it over
+         * at every round would never let two passes agree. */
+        if (n->vm.read_outstanding || n->vm.first_valid)
+                return;
         n->vm.read_tries = 0;
         ask_collect(n, now_ms);
 }
 
-void node_vm_on_claims_written(struct node *n, bool ok, uint64_t done_ms, uint64_t now_ms) {
-        if (n->vm.phase != NODE_CLAIMS_WRITING)
+void node_vm_on_claims_written(struct node *n, const struct node_claims_written *w, uint64_t now_ms) {
+        struct node_vms *v = &n->vm;
+
+        if (w->late) {
+                /* Only now may this host's block be written again; a
+                 * write that landed late completed all the same. */
+                if (v->write_in_flight)
+                        node_log(n, 5, "the timed-out claim write ended: %s", w->ok ? "it landed" : "it failed");
+                v->write_in_flight = false;
+                if (n->timing.unsafe.overlap_claims)
+                        return;         /* unsafe: that write is not the one in WRITING */
+        }
+        if (v->phase != NODE_CLAIMS_WRITING)
                 return;
-        if (!ok) {
-                abort_pending(n, "the claim write failed");
+        if (!w->ok && w->in_flight && !n->timing.unsafe.overlap_claims) {
+                v->write_in_flight = true;
+                node_log(n, 5, "the claim write outlasts its deadline: waiting for it to land or fail");
                 return;
         }
-        n->vm.written_ms = done_ms;
-        n->vm.phase = NODE_CLAIMS_CONFIRMING;
-        n->vm.first_valid = false;
-        n->vm.read_tries = 0;
-        n->vm.read_outstanding = false;
+        if (!w->ok) {
+                abort_pending(n, w->in_flight ? "the claim write timed out" : "the claim write failed");
+                return;
+        }
+        v->written_ms = w->done_ms;
+        v->phase = NODE_CLAIMS_CONFIRMING;
+        v->first_valid = false;
+        v->read_tries = 0;
+        v->read_outstanding = false;
         ask_collect(n, now_ms);
 }
 
@@ -282,8 +304,10 @@ void node_vm_on_claims_read(struct node *n, const struct node_claims_read *r, ui
         sorted = node_own(n, (k ? k : 1) * sizeof(*sorted));
         memcpy(sorted, r->claims, k * sizeof(*sorted));
         qsort(sorted, k, sizeof(*sorted), claim_cmp);
-        if (!v->first_valid || v->n_first != k || v->first_unknown != r->n_unknown ||
-            memcmp(v->first, sorted, k * sizeof(*sorted)) != 0) {
+        if (n->timing.unsafe.single_collect) {
+                /* unsafe: the one pass is taken for a snapshot */
+        } else if (!v->first_valid || v->n_first != k || v->first_unknown != r->n_unknown ||
+                   memcmp(v->first, sorted, k * sizeof(*sorted)) != 0) {
                 /* First pass, or the two passes differ: a write landed in
                  * between. Collect again, a bounded number of times. */
                 if (v->first_valid && ++v->read_tries >= 4) {

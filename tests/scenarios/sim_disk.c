@@ -1,10 +1,14 @@
 /* The simulated disk thread: once per interval it writes the host's slot
  * (and any queued mailbox), reports the completion, then reads every slot
  * and mailbox; claim writes and reads complete one tick after they were
- * asked for. A failed I/O is reported at once, a hung one at its deadline,
- * as disk_thread.c does; a corrupt block reads back undecodable. With
- * `readfail`, writes land and every read fails at once. */
+ * asked for (claimdelay: later, and a collect's blocks are read one after
+ * the other). A failed I/O is reported at once, a hung one at its
+ * deadline, as disk_thread.c does; a hung claim write is still in the
+ * kernel and lands after the path comes back, even when its host died
+ * meanwhile. A corrupt block reads back undecodable. With `readfail`,
+ * writes land and every read fails at once. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/scenarios/sim_world.h"
@@ -103,39 +107,152 @@ void disk_round(struct world *w, struct host *h) {
         disk_read(w, h);
 }
 
-void claims_io(struct world *w, struct host *h) {
-        if (h->claims_write_pending && w->now >= h->claims_write_due) {
+/* ---------- claim blocks ---------- */
+
+static bool path_ok(const struct host *h) {
+        return h->disk == DISK_ACCESS_OK || h->disk == DISK_ACCESS_READFAIL;
+}
+
+static void claims_done(struct world *w, int host, uint64_t incarnation, struct node_claims_written c) {
+        struct host *h = &w->h[host];
+
+        /* A completion reaches only the engine that issued the write. */
+        if (!h->powered || h->incarnation != incarnation || h->n_claims_done == 8)
+                return;
+        c.done_ms = w->now;
+        h->claims_done[h->n_claims_done++] = c;
+}
+
+void claims_write(struct world *w, struct host *h, const struct disk_claim *c, size_t n) {
+        struct flight *f;
+
+        if (w->nflight == MAXFLIGHT) {
+                fprintf(stderr, "simulate: too many claim writes in flight\n");
+                exit(2);
+        }
+        f = &w->flight[w->nflight++];
+        memset(f, 0, sizeof(*f));
+        f->host = h->id;
+        f->incarnation = h->incarnation;
+        f->issued = w->now;
+        f->due = w->now + h->claims_ms;
+        f->deadline = w->now + w->timing.disk_interval_ms;
+        f->n = n < MAXVM ? (int)n : MAXVM;
+        memcpy(f->c, c, (size_t)f->n * sizeof(*c));
+}
+
+/* One write: lands once due on a working path (a path that hung holds it
+ * one more disk interval after it came back), fails at once on a failing
+ * path, and is reported timed out, still in flight, at its deadline. A
+ * failed write may be an orphan: reported failed, it lands all the same
+ * once the path works again. Returns true when it ended. */
+static bool flight_step(struct world *w, struct flight *f) {
+        struct host *h = &w->h[f->host];
+        struct node_claims_written c = { .late = f->reported };
+
+        if (h->disk == DISK_ACCESS_HANG)
+                f->hung = true;
+        if (h->disk == DISK_ACCESS_FAIL && !f->orphan) {
+                /* An error leaves the outcome unknown: the target may still
+                 * carry the write out after the path comes back (here: one
+                 * issued in an odd tick does). */
+                claims_done(w, f->host, f->incarnation, c);
+                if ((f->issued / TICK_MS) % 2 == 0)
+                        return true;
+                f->orphan = f->hung = true;
+                return false;
+        }
+        if (path_ok(h) && w->now >= f->due &&
+            (!f->hung || w->now >= h->disk_ok_since + w->timing.disk_interval_ms)) {
+                memcpy(w->claims[f->host], f->c, (size_t)f->n * sizeof(f->c[0]));
+                w->nclaims[f->host] = f->n;
+                if (f->orphan || f->reported || f->incarnation != h->incarnation || !h->powered)
+                        logf_(w, f->host, "a claim write given up on lands now (%d claims)", f->n);
+                c.ok = true;
+                if (!f->orphan)
+                        claims_done(w, f->host, f->incarnation, c);
+                return true;
+        }
+        if (!f->reported && !f->orphan && w->now >= f->deadline) {
+                f->reported = true;
+                claims_done(w, f->host, f->incarnation, (struct node_claims_written){ .in_flight = true });
+        }
+        return false;
+}
+
+void claims_collect(struct world *w, struct host *h) {
+        h->claims_read_pending = true;
+        h->claims_read_start = w->now;
+        h->rd_failed = h->rd_done = false;
+        memset(h->rd_got, 0, sizeof(h->rd_got));
+}
+
+/* A collect reads block b at start + TICK + (claims_ms - TICK) * (b - 1) /
+ * (n - 1): with claimdelay, writes land between its reads. */
+static void collect_step(struct world *w, struct host *h) {
+        int n = w->sc->nhosts;
+        bool all = true;
+
+        for (int b = 1; b <= n; b++) {
+                uint64_t at = h->claims_read_start + TICK_MS +
+                              (uint64_t)(h->claims_ms - TICK_MS) * (uint64_t)(b - 1) / (uint64_t)(n > 1 ? n - 1 : 1);
+
+                if (h->rd_got[b])
+                        continue;
+                if (w->now < at) {
+                        all = false;
+                        continue;
+                }
+                h->rd_got[b] = true;
+                h->rd_failed |= h->disk != DISK_ACCESS_OK;
+                h->rd_unknown[b] = (w->corrupt[b] & CORRUPT_CLAIMS) != 0;
+                h->rd_n[b] = w->nclaims[b];
+                memcpy(h->rd[b], w->claims[b], (size_t)w->nclaims[b] * sizeof(w->claims[b][0]));
+        }
+        if (all) {
+                h->claims_read_pending = false;
+                h->rd_done = true;
+        }
+}
+
+void claims_step(struct world *w, struct host *h) {
+        for (int i = 0; i < w->nflight; i++)
+                if (w->flight[i].host == h->id && flight_step(w, &w->flight[i])) {
+                        memmove(&w->flight[i], &w->flight[i + 1], (size_t)(w->nflight - i - 1) * sizeof(w->flight[0]));
+                        w->nflight--;
+                        i--;
+                }
+        if (h->powered && h->claims_read_pending)
+                collect_step(w, h);
+}
+
+void claims_deliver(struct world *w, struct host *h) {
+        for (int i = 0; i < h->n_claims_done && h->powered && !h->frozen && !h->stalled; i++) {
                 struct node_event ev = { .type = NODE_EV_CLAIMS_WRITTEN };
 
-                h->claims_write_pending = false;
-                ev.u.claims_written.ok = h->disk == DISK_ACCESS_OK || h->disk == DISK_ACCESS_READFAIL;
-                ev.u.claims_written.done_ms = w->now;
-                if (ev.u.claims_written.ok) {
-                        memcpy(w->claims[h->id], h->claims_to_write, (size_t)h->n_claims_to_write * sizeof(struct disk_claim));
-                        w->nclaims[h->id] = h->n_claims_to_write;
-                }
+                ev.u.claims_written = h->claims_done[i];
                 deliver(w, h, &ev);
         }
-        if (h->claims_read_pending && w->now >= h->claims_read_due) {
+        h->n_claims_done = 0;
+        if (h->rd_done && h->powered) {
                 struct takeover_claim all[MAXH * MAXVM];
                 uint32_t unknown[MAXH];
                 size_t n = 0, nu = 0;
                 struct node_event ev = { .type = NODE_EV_CLAIMS_READ };
 
-                h->claims_read_pending = false;
+                h->rd_done = false;
                 for (int b = 1; b <= w->sc->nhosts; b++) {
-                        if (w->corrupt[b] & CORRUPT_CLAIMS) {
+                        if (h->rd_unknown[b]) {
                                 unknown[nu++] = (uint32_t)b;
                                 continue;
                         }
-                        for (int i = 0; i < w->nclaims[b]; i++)
-                                all[n++] = (struct takeover_claim){ (uint32_t)b, w->claims[b][i].vm_id,
-                                                                     w->claims[b][i].claim_seq };
+                        for (int i = 0; i < h->rd_n[b]; i++)
+                                all[n++] = (struct takeover_claim){ (uint32_t)b, h->rd[b][i].vm_id,
+                                                                     h->rd[b][i].claim_seq };
                 }
-                ev.u.claims = (struct node_claims_read){ .ok = h->disk == DISK_ACCESS_OK, .done_ms = w->now,
+                ev.u.claims = (struct node_claims_read){ .ok = !h->rd_failed, .done_ms = w->now,
                                                          .claims = all, .n_claims = n, .unknown_hosts = unknown,
                                                          .n_unknown = nu };
                 deliver(w, h, &ev);
         }
 }
-

@@ -21,6 +21,9 @@ static const struct {
         { "hasty-join", offsetof(struct core_unsafe_knobs, hasty_join) },
         { "no-yield", offsetof(struct core_unsafe_knobs, no_yield) },
         { "stale-quorum", offsetof(struct core_unsafe_knobs, stale_quorum) },
+        { "overlap-claims", offsetof(struct core_unsafe_knobs, overlap_claims) },
+        { "single-collect", offsetof(struct core_unsafe_knobs, single_collect) },
+        { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },
 };
 #define N_KNOBS (sizeof(knob_names) / sizeof(knob_names[0]))
 
@@ -35,7 +38,8 @@ bool knob_set(struct core_unsafe_knobs *k, const char *name) {
 
 bool knobs_any(const struct core_unsafe_knobs *k) {
         for (size_t i = 0; i < N_KNOBS; i++)
-                if (*(const bool *)((const char *)k + knob_names[i].offset))
+                if (knob_names[i].offset != offsetof(struct core_unsafe_knobs, split_masters) &&
+                    *(const bool *)((const char *)k + knob_names[i].offset))
                         return true;
         return false;
 }
@@ -259,6 +263,11 @@ static int parse_event_line(struct scenario *sc, const char *file, int ln, char 
                 e->kind = EV_ACKDELAY;
                 e->host = hst;
                 e->arg = (int)v;
+        } else if (strcmp(t[1], "claimdelay") == 0 && n == 4 && hst > 0 && parse_uint(t[3], 60000, &v) &&
+                   v >= TICK_MS) {
+                e->kind = EV_CLAIMDELAY;
+                e->host = hst;
+                e->arg = (int)v;
         } else if (strcmp(t[1], "corrupt") == 0 && n == 4 && hst > 0 &&
                    (strcmp(t[3], "slot") == 0 || strcmp(t[3], "claims") == 0 || strcmp(t[3], "mailbox") == 0)) {
                 e->kind = EV_CORRUPT;
@@ -376,6 +385,9 @@ void describe_event(struct event *e) {
                 break;
         case EV_ACKDELAY:
                 snprintf(e->text, sizeof(e->text), "ackdelay %s %d", who, e->arg);
+                break;
+        case EV_CLAIMDELAY:
+                snprintf(e->text, sizeof(e->text), "claimdelay %s %d", who, e->arg);
                 break;
         case EV_CORRUPT:
                 snprintf(e->text, sizeof(e->text), "corrupt %s %s", who,

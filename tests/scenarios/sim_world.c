@@ -122,10 +122,17 @@ static bool vm_running_on(const struct world *w, int vm, int host) {
         return false;
 }
 
+/* S2: a takeover is decided only while the VM runs nowhere. With split
+ * masters, restarters decide on what they read before the others' claims
+ * landed, and only the claims keep S1: S2 is then checked against the
+ * host the decision names. */
 static void check_s2(struct world *w, int host, int vm, uint32_t from) {
         char where[128];
 
-        if (alive_instances(w, vm, host, where, sizeof(where)) > 0) {
+        if (w->sc->knobs.split_masters ? vm_running_on(w, vm, (int)from)
+                                       : alive_instances(w, vm, host, where, sizeof(where)) > 0) {
+                if (w->sc->knobs.split_masters)
+                        snprintf(where, sizeof(where), "h%u", from);
                 w->s2_violation = true;
                 logf_(w, host, "S2 VIOLATION: takes over %s from h%u while it still runs on %s", vm_name(w, vm),
                       from, where);
@@ -146,7 +153,10 @@ static void start_vm(struct world *w, int host, int vm) {
 }
 
 /* Rule 2 must give one winner: never two hosts that both reach the disk
- * and both act as master, one of them by rule 2. */
+ * and both act as master, one of them by rule 2. A host reaches the disk
+ * when its path works and its engine read it this disk interval: only
+ * then may it decide a takeover (a host that reads again decides again
+ * first). */
 static void check_masters(struct world *w) {
         int first = 0, second = 0;
         bool by_rule2 = false;
@@ -157,7 +167,7 @@ static void check_masters(struct world *w) {
 
                 if (!vmhad_running((struct host *)h) ||
                     (h->disk != DISK_ACCESS_OK && h->disk != DISK_ACCESS_READFAIL) ||
-                    node_master(h->node) != (uint32_t)b)
+                    node_master(h->node) != (uint32_t)b || !node_acts_on_disk(h->node, w->now))
                         continue;
                 v = node_verdict(h->node);
                 by_rule2 |= v && v->rule == SURVIVAL_RULE_2_DISK;
@@ -272,16 +282,10 @@ static void carry_out(struct world *w, struct host *h) {
                         }
                         break;
                 case NODE_ACT_WRITE_CLAIMS:
-                        /* One outstanding write per block: the engine never
-                         * asks for a second before the first completed. */
-                        h->claims_write_pending = true;
-                        h->claims_write_due = w->now + TICK_MS;
-                        h->n_claims_to_write = a->n_claims < MAXVM ? (int)a->n_claims : MAXVM;
-                        memcpy(h->claims_to_write, a->claims, (size_t)h->n_claims_to_write * sizeof(*a->claims));
+                        claims_write(w, h, a->claims, a->n_claims);
                         break;
                 case NODE_ACT_READ_CLAIMS:
-                        h->claims_read_pending = true;
-                        h->claims_read_due = w->now + TICK_MS;
+                        claims_collect(w, h);
                         break;
                 case NODE_ACT_START_VM:
                         if (a->vm_id >= 1 && a->vm_id <= (uint64_t)w->sc->nvms)
@@ -393,7 +397,8 @@ static void host_daemon_start(struct world *w, struct host *h, struct hastate *s
         h->next_tick = h->next_io;
         h->wd_armed = false;
         h->fence_pending = false;
-        h->claims_write_pending = h->claims_read_pending = false;
+        h->claims_read_pending = h->rd_done = false;
+        h->n_claims_done = 0;
         h->stalled = h->has_deferred = false;
         memset(h->outbox_pending, 0, sizeof(h->outbox_pending));
 }
@@ -536,7 +541,13 @@ static void apply_event(struct world *w, const struct event *e) {
                         h->net_up = true;
                         break;
                 case EV_DISK:
+                        if ((e->arg == DISK_ACCESS_OK || e->arg == DISK_ACCESS_READFAIL) &&
+                            h->disk != DISK_ACCESS_OK && h->disk != DISK_ACCESS_READFAIL)
+                                h->disk_ok_since = w->now;
                         h->disk = (enum disk_access)e->arg;
+                        break;
+                case EV_CLAIMDELAY:
+                        h->claims_ms = (uint32_t)e->arg;
                         break;
                 case EV_POWER:
                         if (e->arg)
@@ -643,6 +654,7 @@ struct world *world_new(const struct scenario *sc, bool quiet) {
                 h->net_up = true;
                 h->tb_link = true;
                 h->disk = DISK_ACCESS_OK;
+                h->claims_ms = TICK_MS;
                 for (int c = 1; c <= sc->nhosts; c++)
                         core_view_add(&h->members, (unsigned)c);
                 h->ring = 1;
@@ -719,10 +731,7 @@ static void host_step(struct world *w, struct host *h) {
                 while (h->next_io <= w->now)
                         h->next_io += w->timing.disk_interval_ms;
                 disk_round(w, h);
-                if (!vmhad_running(h))
-                        return;
         }
-        claims_io(w, h);
 }
 
 void world_run(struct world *w) {
@@ -758,6 +767,11 @@ void world_run(struct world *w) {
                 for (int b = 1; b <= sc->nhosts; b++)
                         if (running(&w->h[b]))
                                 host_step(w, &w->h[b]);
+                for (int b = 1; b <= sc->nhosts; b++) {
+                        claims_step(w, &w->h[b]);
+                        if (vmhad_running(&w->h[b]))
+                                claims_deliver(w, &w->h[b]);
+                }
                 check_s1_tick(w);
                 check_masters(w);
         }

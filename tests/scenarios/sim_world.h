@@ -55,17 +55,37 @@ struct host {
         uint64_t fence_due;
         struct disk_mailbox outbox[MAXH + 1];
         bool outbox_pending[MAXH + 1];
-        bool claims_write_pending;
-        uint64_t claims_write_due;
-        struct disk_claim claims_to_write[MAXVM];
-        int n_claims_to_write;
-        bool claims_read_pending;
-        uint64_t claims_read_due;
+        /* claim I/O (sim_disk.c): a collect reads one block after the
+         * other over claims_ms; completions wait for vmhad to run */
+        uint32_t claims_ms;             /* a claim write's or collect's duration (claimdelay) */
+        uint64_t disk_ok_since;         /* when the disk path last came back */
+        bool claims_read_pending, rd_failed, rd_done;
+        uint64_t claims_read_start;
+        bool rd_got[MAXH + 1], rd_unknown[MAXH + 1];
+        struct disk_claim rd[MAXH + 1][MAXVM];
+        int rd_n[MAXH + 1];
+        struct node_claims_written claims_done[8];
+        int n_claims_done;
 
         /* watchdog */
         bool wd_armed;
         uint64_t last_feed;
 };
+
+/* A write of one host's claim block, from issue until it lands or fails:
+ * the kernel's, not vmhad's, so it outlives a timeout, a freeze and even
+ * the host that issued it. */
+struct flight {
+        int host;
+        uint64_t incarnation;           /* the engine that issued it */
+        uint64_t issued, due, deadline; /* lands no sooner than due; reported timed out at deadline */
+        bool hung, reported;            /* met a hung path; reported in flight */
+        bool orphan;                    /* reported failed, lands all the same */
+        struct disk_claim c[MAXVM];
+        int n;
+};
+
+#define MAXFLIGHT 64
 
 struct world {
         const struct scenario *sc;
@@ -78,6 +98,8 @@ struct world {
         struct disk_mailbox mbox[MAXH + 1];
         struct disk_claim claims[MAXH + 1][MAXVM];
         int nclaims[MAXH + 1];
+        struct flight flight[MAXFLIGHT];
+        int nflight;
         int corrupt[MAXH + 1];          /* enum corrupt_what bits: as every host reads it */
         struct instance inst[1024];
         int ninst;
@@ -101,4 +123,10 @@ void deliver(struct world *w, struct host *h, const struct node_event *ev);
 void disk_write_slot(struct world *w, struct host *h);
 void disk_read(struct world *w, struct host *h);
 void disk_round(struct world *w, struct host *h);
-void claims_io(struct world *w, struct host *h);
+/* Issue a claim write or a collect for h's engine. */
+void claims_write(struct world *w, struct host *h, const struct disk_claim *c, size_t n);
+void claims_collect(struct world *w, struct host *h);
+/* The disk's side, every tick for every host, running or not. */
+void claims_step(struct world *w, struct host *h);
+/* Hands h's engine the completions that waited for it. */
+void claims_deliver(struct world *w, struct host *h);
