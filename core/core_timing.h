@@ -30,6 +30,7 @@ struct core_unsafe_knobs {
         bool hasty_join;        /* a joining host takes the pool by the disk at once, even from a live partition */
         bool no_yield;          /* a host whose slot stood still competes under rule 2 as if it had not */
         bool stale_quorum;      /* a host that stood still past a token trusts the quorum it had before */
+        bool fencing_quorum;    /* a quorate partition counts its FENCING members toward its majority */
         bool overlap_claims;    /* a claim block is rewritten while a timed-out write to it may still land */
         bool single_collect;    /* one pass over the claim blocks is taken for a snapshot */
         /* Not a fix switched off but a stress: every surviving host plans

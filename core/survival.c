@@ -582,6 +582,20 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                             "lost: no quorum, disk shows partition %s beats %s (%s)", b, a, why);
 }
 
+/* Whether the members that have not published FENCING are still a strict
+ * majority of the configured hosts. */
+static bool majority_without_fencing(const struct survival_inputs *in, const struct core_view *members) {
+        size_t alive = 0;
+
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (core_view_has(members, p->id) && (p->id == in->self_id || !peer_fencing(p)))
+                        alive++;
+        }
+        return 2 * alive > in->n_peers;
+}
+
 int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct survival_verdict *out) {
         struct core_view members;
         char mv[128];
@@ -609,6 +623,19 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
         }
         if (!out->own_disk_ok) {
                 decide_without_disk(in, &members, now_ms, out);
+                return 0;
+        }
+        if (in->quorate && !in->timing->unsafe.fencing_quorum && !majority_without_fencing(in, &members)) {
+                /* Votequorum still counts members that have written
+                 * FENCING, rule 2 does not: decide as a partition without
+                 * quorum does, or a partition across the cut that the disk
+                 * makes the winner would lead at the same time. */
+                size_t used;
+
+                decide_by_disk(in, &members, now_ms, out);
+                used = strlen(out->reason);
+                snprintf(out->reason + used, sizeof(out->reason) - used,
+                         "; quorate only with members that wrote FENCING");
                 return 0;
         }
         if (in->quorate) {

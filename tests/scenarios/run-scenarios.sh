@@ -62,7 +62,7 @@ fi
 # same sequence shows with every fix in place does not count.
 for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 500" "stale-feed 1 1000" \
     "unknown-as-silent 1 500" "hasty-join 1 300" "no-yield 7 1000" "stale-quorum 1 800" \
-    "overlap-claims 3 800"; do
+    "overlap-claims 3 800" "fencing-quorum 6 1500"; do
     set -- $spec
     n=$((n + 1))
     out=$("$sim" --random --knob "$1" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)

@@ -21,6 +21,7 @@ static const struct {
         { "hasty-join", offsetof(struct core_unsafe_knobs, hasty_join) },
         { "no-yield", offsetof(struct core_unsafe_knobs, no_yield) },
         { "stale-quorum", offsetof(struct core_unsafe_knobs, stale_quorum) },
+        { "fencing-quorum", offsetof(struct core_unsafe_knobs, fencing_quorum) },
         { "overlap-claims", offsetof(struct core_unsafe_knobs, overlap_claims) },
         { "single-collect", offsetof(struct core_unsafe_knobs, single_collect) },
         { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },

@@ -107,6 +107,41 @@ static void test_fencing_hosts_are_not_competitors(void **state) {
         assert_string_equal(f.v.reason, "survive: no quorum, no other partition on the disk, {3} wins");
 }
 
+/* {2,3} of 3 is quorate by votequorum, but host 3 wrote FENCING: host 2
+ * decides as rule 2 does without it, and {1} wins the tie on its id. */
+static void test_quorum_that_rests_on_a_fencing_member_decides_by_the_disk(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 2);
+        fx_members(&f, VIEW(2, 3), true, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1));
+        fx_publish(&f, 2, VIEW(2, 3));
+        fx_publish(&f, 3, VIEW(2, 3));
+        f.peers[2].state = DISK_SLOT_FENCING;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_int_equal(f.v.rule, SURVIVAL_RULE_2_DISK);
+        assert_non_null(strstr(f.v.reason, "quorate only with members that wrote FENCING"));
+
+        /* With the fix switched off, rule 1 as before. */
+        f.t.unsafe.fencing_quorum = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_int_equal(f.v.rule, SURVIVAL_RULE_1_QUORUM);
+        (void)state;
+}
+
+static void test_quorum_keeps_rule_1_while_the_rest_is_a_majority(void **state) {
+        struct fx f;
+
+        fx_init(&f, 4, 1);
+        f.peers[3].state = DISK_SLOT_FENCING;   /* 3 of 4 left: still a majority */
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_int_equal(f.v.rule, SURVIVAL_RULE_1_QUORUM);
+        (void)state;
+}
+
 static void test_silent_slots_are_not_competitors(void **state) {
         struct fx f;
 
@@ -632,6 +667,8 @@ int main(void) {
                 cmocka_unit_test(test_tie_goes_to_the_side_reaching_its_tiebreak_target),
                 cmocka_unit_test(test_tie_without_tiebreak_goes_to_lowest_node_id),
                 cmocka_unit_test(test_fencing_hosts_are_not_competitors),
+                cmocka_unit_test(test_quorum_that_rests_on_a_fencing_member_decides_by_the_disk),
+                cmocka_unit_test(test_quorum_keeps_rule_1_while_the_rest_is_a_majority),
                 cmocka_unit_test(test_silent_slots_are_not_competitors),
                 cmocka_unit_test(test_unsettled_views_wait_within_the_settle_window),
                 cmocka_unit_test(test_unsettled_views_after_the_window_read_overlap_as_their_side),
