@@ -31,30 +31,27 @@ for dir in "$srcdir"/tests/scenarios/*/; do
     printf '%s\n' "$out" | grep -vE '^(PASS|FAIL) ' | sed 's/^/# /'
 done
 
-n=$((n + 1))
-out=$("$sim" --random --sequences "$sequences" --seconds 600 --seed "$seed" 2>&1)
-rc=$?
-line=$(printf '%s\n' "$out" | grep '^random:' | tail -1)
-if [ "$rc" -eq 0 ]; then
-    echo "ok $n - randomized S1/S2 search: ${line#random: }"
-else
-    echo "not ok $n - randomized S1/S2 search: ${line#random: }"
-    printf '%s\n' "$out" | head -80 | sed 's/^/# /'
-    failed=$((failed + 1))
-fi
+# One seeded randomized run that must find nothing: LABEL, then extra
+# simulator arguments.
+random_run() {
+    local label=$1 out rc line
+    shift
+    n=$((n + 1))
+    out=$("$sim" --random "$@" --sequences "$sequences" --seconds 600 --seed "$seed" 2>&1)
+    rc=$?
+    line=$(printf '%s\n' "$out" | grep '^random: seed' | tail -1)
+    if [ "$rc" -eq 0 ]; then
+        echo "ok $n - $label: ${line#random: }"
+    else
+        echo "not ok $n - $label: ${line#random: }"
+        printf '%s\n' "$out" | head -80 | sed 's/^/# /'
+        failed=$((failed + 1))
+    fi
+}
+random_run "randomized S1/S2 search"
 # Claims alone must keep S1 when restarts race: every surviving host plans
 # takeovers as if it were master (split-masters, a stress, not a fix off).
-n=$((n + 1))
-out=$("$sim" --random --knob split-masters --sequences "$sequences" --seconds 600 --seed "$seed" 2>&1)
-rc=$?
-line=$(printf '%s\n' "$out" | grep '^random:' | tail -1)
-if [ "$rc" -eq 0 ]; then
-    echo "ok $n - randomized S1 search with split masters: ${line#random: }"
-else
-    echo "not ok $n - randomized S1 search with split masters: ${line#random: }"
-    printf '%s\n' "$out" | head -80 | sed 's/^/# /'
-    failed=$((failed + 1))
-fi
+random_run "randomized S1 search with split masters" --knob split-masters
 # The randomized search must be able to find what each fix prevents: with
 # the fix switched off, a violation (of S1, S2, or rule 2's one winner:
 # two masters that both reach the disk) turns up within a fixed number of
