@@ -123,8 +123,32 @@ static void claims_done(struct world *w, int host, uint64_t incarnation, struct 
         h->claims_done[h->n_claims_done++] = c;
 }
 
+/* Lands (or, on a path that does not work, drops) the earlier writes to
+ * h's block that no engine waits for: orphans of an error and writes of a
+ * previous incarnation. The block layer keeps a block's writes in order
+ * once the kernel has returned them (an error ends with the request
+ * aborted on the target): they never overtake a newer write. */
+static void flush_unwaited(struct world *w, struct host *h) {
+        for (int i = 0; i < w->nflight; i++) {
+                struct flight *f = &w->flight[i];
+
+                if (f->host != h->id || (!f->orphan && f->incarnation == h->incarnation))
+                        continue;
+                if (path_ok(h)) {
+                        memcpy(w->claims[h->id], f->c, (size_t)f->n * sizeof(f->c[0]));
+                        w->nclaims[h->id] = f->n;
+                        logf_(w, h->id, "a claim write given up on lands now, before a newer one (%d claims)", f->n);
+                }
+                memmove(f, f + 1, (size_t)(w->nflight - i - 1) * sizeof(*f));
+                w->nflight--;
+                i--;
+        }
+}
+
 void claims_write(struct world *w, struct host *h, const struct disk_claim *c, size_t n) {
         struct flight *f;
+
+        flush_unwaited(w, h);
 
         if (w->nflight == MAXFLIGHT) {
                 fprintf(stderr, "simulate: too many claim writes in flight\n");
