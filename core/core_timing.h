@@ -32,6 +32,7 @@ struct core_unsafe_knobs {
         bool stale_quorum;      /* a host that stood still past a token trusts the quorum it had before */
         bool fencing_quorum;    /* a quorate partition counts its FENCING members toward its majority */
         bool overlap_claims;    /* a claim block is rewritten while a timed-out write to it may still land */
+        bool stale_collect;     /* takeovers are planned on a collect however long ago it completed */
         bool single_collect;    /* one pass over the claim blocks is taken for a snapshot */
         /* Not a fix switched off but a stress: every surviving host plans
          * takeovers as if it were master, so that restarts race and tie.

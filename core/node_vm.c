@@ -340,6 +340,12 @@ void node_vm_on_claims_read(struct node *n, const struct node_claims_read *r, ui
         }
         if (v->phase == NODE_CLAIMS_CONFIRMING)
                 confirm(n, now_ms);
+        else if (v->phase == NODE_CLAIMS_IDLE && now_ms > r->done_ms + n->timing.disk_interval_ms &&
+                 !n->timing.unsafe.stale_collect)
+                /* Handled late (the loop stalled): other claims may have
+                 * landed since. The next disk round collects anew. */
+                node_log(n, 6, "no takeover on a claim collect that completed %llu ms ago",
+                         (unsigned long long)(now_ms - r->done_ms));
         else if (v->phase == NODE_CLAIMS_IDLE)
                 plan(n, now_ms);
 }

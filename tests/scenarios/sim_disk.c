@@ -236,6 +236,7 @@ static void collect_step(struct world *w, struct host *h) {
         if (all) {
                 h->claims_read_pending = false;
                 h->rd_done = true;
+                h->rd_done_ms = w->now;         /* handled later if vmhad does not run now */
         }
 }
 
@@ -274,7 +275,7 @@ void claims_deliver(struct world *w, struct host *h) {
                                 all[n++] = (struct takeover_claim){ (uint32_t)b, h->rd[b][i].vm_id,
                                                                      h->rd[b][i].claim_seq };
                 }
-                ev.u.claims = (struct node_claims_read){ .ok = !h->rd_failed, .done_ms = w->now,
+                ev.u.claims = (struct node_claims_read){ .ok = !h->rd_failed, .done_ms = h->rd_done_ms,
                                                          .claims = all, .n_claims = n, .unknown_hosts = unknown,
                                                          .n_unknown = nu };
                 deliver(w, h, &ev);

@@ -23,6 +23,7 @@ static const struct {
         { "stale-quorum", offsetof(struct core_unsafe_knobs, stale_quorum) },
         { "fencing-quorum", offsetof(struct core_unsafe_knobs, fencing_quorum) },
         { "overlap-claims", offsetof(struct core_unsafe_knobs, overlap_claims) },
+        { "stale-collect", offsetof(struct core_unsafe_knobs, stale_collect) },
         { "single-collect", offsetof(struct core_unsafe_knobs, single_collect) },
         { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },
 };

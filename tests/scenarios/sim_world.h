@@ -60,7 +60,7 @@ struct host {
         uint32_t claims_ms;             /* a claim write's or collect's duration (claimdelay) */
         uint64_t disk_ok_since;         /* when the disk path last came back */
         bool claims_read_pending, rd_failed, rd_done;
-        uint64_t claims_read_start;
+        uint64_t claims_read_start, rd_done_ms;
         bool rd_got[MAXH + 1], rd_unknown[MAXH + 1];
         struct disk_claim rd[MAXH + 1][MAXVM];
         int rd_n[MAXH + 1];
