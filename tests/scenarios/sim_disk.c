@@ -113,6 +113,12 @@ static bool path_ok(const struct host *h) {
         return h->disk == DISK_ACCESS_OK || h->disk == DISK_ACCESS_READFAIL;
 }
 
+/* f's copy of its host's claim block reaches the disk. */
+static void land(struct world *w, const struct flight *f) {
+        memcpy(w->claims[f->host], f->c, (size_t)f->n * sizeof(f->c[0]));
+        w->nclaims[f->host] = f->n;
+}
+
 static void claims_done(struct world *w, int host, uint64_t incarnation, struct node_claims_written c) {
         struct host *h = &w->h[host];
 
@@ -135,8 +141,7 @@ static void flush_unwaited(struct world *w, struct host *h) {
                 if (f->host != h->id || (!f->orphan && f->incarnation == h->incarnation))
                         continue;
                 if (path_ok(h)) {
-                        memcpy(w->claims[h->id], f->c, (size_t)f->n * sizeof(f->c[0]));
-                        w->nclaims[h->id] = f->n;
+                        land(w, f);
                         logf_(w, h->id, "a claim write given up on lands now, before a newer one (%d claims)", f->n);
                 }
                 memmove(f, f + 1, (size_t)(w->nflight - i - 1) * sizeof(*f));
@@ -188,8 +193,7 @@ static bool flight_step(struct world *w, struct flight *f) {
         }
         if (path_ok(h) && w->now >= f->due &&
             (!f->hung || w->now >= h->disk_ok_since + w->timing.disk_interval_ms)) {
-                memcpy(w->claims[f->host], f->c, (size_t)f->n * sizeof(f->c[0]));
-                w->nclaims[f->host] = f->n;
+                land(w, f);
                 if (f->orphan || f->reported || f->incarnation != h->incarnation || !h->powered)
                         logf_(w, f->host, "a claim write given up on lands now (%d claims)", f->n);
                 c.ok = true;
