@@ -28,8 +28,12 @@ struct core_unsafe_knobs {
         bool unknown_as_silent; /* an undecodable slot is skipped, so it looks silent */
         bool unarmed_owner;     /* emergency mode not enforced: unarmed hosts own VMs, lead, look armed */
         bool hasty_join;        /* a joining host takes the pool by the disk at once, even from a live partition */
+        bool blind_watch;       /* a joining host's disk watch counts from its start, though its reads failed */
+        bool unknown_master;    /* a member whose slot is unreadable is taken to agree with the membership */
         bool no_yield;          /* a host whose slot stood still competes under rule 2 as if it had not */
+        bool mutual_yield;      /* a yielding partition skips other yielding partitions as not on the disk */
         bool stale_quorum;      /* a host that stood still past a token trusts the quorum it had before */
+        bool stale_yield;       /* a quorate verdict on a membership from before a gap clears the yield */
         bool fencing_quorum;    /* a quorate partition counts its FENCING members toward its majority */
         bool overlap_claims;    /* a claim block is rewritten while a timed-out write to it may still land */
         bool stale_collect;     /* takeovers are planned on a collect however long ago it completed */

@@ -318,6 +318,7 @@ static void on_membership(struct node *n, const struct node_event *ev, uint64_t 
         survival_observe_membership(&n->in, &v, ev->u.membership.ring_id, shrank ? false : n->in.quorate, now_ms);
         n->got_membership = true;
         n->in.quorum_unconfirmed_until_ms = 0;  /* corosync spoke after the gap */
+        n->in.quorum_from_before = false;
         node_log(n, LOG_NOTICE_, "membership %s%s", core_view_format(&v, buf, sizeof(buf)),
                  n->in.quorate ? " quorate" : "");
         for (size_t i = 0; i < n->n_peers; i++) {
@@ -354,6 +355,8 @@ static void note_gap(struct node *n, uint64_t now_ms) {
         if (gap <= n->timing.token_ms || n->timing.unsafe.stale_quorum || n->fencing)
                 return;
         n->in.quorum_unconfirmed_until_ms = now_ms + 4ull * n->timing.token_ms;
+        n->in.quorum_from_before = true;
+        n->in.quorum_gap_ms = now_ms;
         node_log(n, LOG_WARNING_, "nothing handled for %llu ms: the membership from before counts for no quorum until corosync confirms it (at most %u ms)",
                  (unsigned long long)gap, 4 * n->timing.token_ms);
 }

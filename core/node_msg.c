@@ -107,8 +107,13 @@ static void on_ack(struct node *n, uint32_t from, const uint8_t *p, size_t len) 
         /* Dated by the echoed message of this host: an echo older than the
          * ring remembers is no evidence at all. */
         echoed = wire_ack_echo_for(&a, n->cfg.self_id);
-        if (echoed && n->sent_seq[echoed % NODE_SENT_RING] == echoed)
+        if (echoed && n->sent_seq[echoed % NODE_SENT_RING] == echoed) {
+                struct core_view view;
+
+                memcpy(view.bits, a.view, DISK_VIEW_BYTES);
                 survival_peer_observe_ack(peer, n->sent_ms[echoed % NODE_SENT_RING]);
+                survival_peer_observe_ack_view(peer, &view, n->sent_ms[echoed % NODE_SENT_RING]);
+        }
 }
 
 static void on_change(struct node *n, const struct wire_header *h, const uint8_t *p, size_t len) {

@@ -156,6 +156,14 @@ void survival_peer_observe_ack(struct core_peer *p, uint64_t evidence_ms) {
         p->ack_ms = evidence_ms;
 }
 
+void survival_peer_observe_ack_view(struct core_peer *p, const struct core_view *view, uint64_t evidence_ms) {
+        if (p->ack_view_seen && evidence_ms < p->ack_view_ms)
+                return;
+        p->ack_view_seen = true;
+        p->ack_view = *view;
+        p->ack_view_ms = evidence_ms;
+}
+
 void survival_observe_membership(struct survival_inputs *in, const struct core_view *members,
                                  uint64_t ring_id, bool quorate, uint64_t now_ms) {
         if (!core_view_equal(&in->members, members) || ring_id != in->ring_id)
@@ -183,6 +191,8 @@ void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool o
                 if (op == SURVIVAL_IO_WRITE && *seen && age_ms(now_ms, *last) > in->timing->yield_gap_ms &&
                     !in->timing->unsafe.no_yield)
                         in->self_yields = true;
+                if (op == SURVIVAL_IO_READ && (!*seen || *failing))
+                        in->reading_since_ms = now_ms;
                 *seen = true;
                 *last = now_ms;
                 *failing = false;
@@ -201,7 +211,25 @@ void survival_note_time(struct survival_inputs *in, uint64_t now_ms) {
                 in->self_yields = true;
 }
 
+/* Every other member acknowledged a message this host sent since the gap,
+ * publishing this host's membership: the ring still holds it. */
+static bool members_confirm(const struct survival_inputs *in) {
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id == in->self_id || !core_view_has(&in->members, p->id))
+                        continue;
+                if (!p->ack_view_seen || p->ack_view_ms < in->quorum_gap_ms || !core_view_equal(&p->ack_view, &in->members))
+                        return false;
+        }
+        return true;
+}
+
 void survival_note_verdict(struct survival_inputs *in, const struct survival_verdict *v, uint64_t now_ms) {
+        if (in->quorum_from_before && members_confirm(in))
+                in->quorum_from_before = false;
+        if (in->quorum_from_before && !in->timing->unsafe.stale_yield)
+                return;
         if (v->kind == SURVIVAL_SURVIVE && v->rule == SURVIVAL_RULE_1_QUORUM && !slot_still(in, now_ms))
                 in->self_yields = false;
 }
@@ -253,8 +281,18 @@ uint32_t survival_master(const struct survival_inputs *in) {
         for (size_t i = 0; master && !in->timing->unsafe.hasty_join && i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id == in->self_id || !core_view_has(&in->members, p->id) || !p->slot_seen || p->unknown ||
-                    p->state != DISK_SLOT_ALIVE || !(p->flags & DISK_SLOT_DISK_OK))
+                if (p->id == in->self_id || !core_view_has(&in->members, p->id))
+                        continue;
+                /* An unreadable slot may hide a member that acts on an
+                 * older view by the disk: only its acknowledgement of a
+                 * message sent since this membership formed tells. */
+                if (p->unknown && !in->timing->unsafe.unknown_master) {
+                        if (!p->ack_view_seen || p->ack_view_ms < in->membership_since_ms ||
+                            !core_view_equal(&p->ack_view, &in->members))
+                                return 0;
+                        continue;
+                }
+                if (!p->slot_seen || p->unknown || p->state != DISK_SLOT_ALIVE || !(p->flags & DISK_SLOT_DISK_OK))
                         continue;
                 if (!core_view_equal(&p->view, &in->members))
                         return 0;
@@ -524,8 +562,12 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                                 core_view_del(&theirs, in->peers[j].id);
                 core_view_add(&theirs, p->id);
                 score_partition(in, &theirs, &cand);
-                if (cand.all_yield)
-                        continue;       /* see below: it does not compete */
+                /* See below: it does not compete, except with a partition
+                 * that yields too. Each may have skipped the other as a stale
+                 * publisher, so a yielding partition counts every other one
+                 * on the disk, yielding or not, and fences. */
+                if (cand.all_yield && (!mine.all_yield || t->unsafe.mutual_yield))
+                        continue;
                 if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
                         best = cand;
                         have_best = true;
@@ -544,7 +586,11 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                                     "joining: disk shows partition %s holds the pool, waiting to join", b);
                         return;
                 }
-                if (age_ms(now_ms, in->started_ms) < t->disk_timeout_ms) {
+                uint64_t watched_from = in->started_ms;
+
+                if (!t->unsafe.blind_watch && in->read_ok_seen && in->reading_since_ms > watched_from)
+                        watched_from = in->reading_since_ms;
+                if (age_ms(now_ms, watched_from) < t->disk_timeout_ms) {
                         verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
                                     "joining: watching the disk for %u ms before taking the pool without quorum",
                                     t->disk_timeout_ms);

@@ -85,6 +85,9 @@ struct core_peer {
         uint64_t left_ms;               /* when it was last seen leaving (or first seen absent) */
         bool ack_seen;
         uint64_t ack_ms;                /* last CPG ack: "I count you in my membership" */
+        bool ack_view_seen;
+        struct core_view ack_view;      /* the membership that ack published ... */
+        uint64_t ack_view_ms;           /* ... dated by the echoed message's send time */
 };
 
 /* Start tracking host `id` at observer time now_ms. A host never read yet
@@ -100,6 +103,9 @@ void survival_peer_observe_unknown(struct core_peer *p, const struct core_timing
  * the message that the acknowledgement echoes (so freshness does not
  * rest on delivery delay). */
 void survival_peer_observe_ack(struct core_peer *p, uint64_t evidence_ms);
+/* Fold in the membership an acknowledgement of p published, dated as
+ * above: it tells what p's engine believes when its slot cannot. */
+void survival_peer_observe_ack_view(struct core_peer *p, const struct core_view *view, uint64_t evidence_ms);
 
 /* This host's inputs. `peers` lists every configured host (this one too),
  * in any order, ids unique. */
@@ -126,6 +132,9 @@ struct survival_inputs {
         uint64_t last_read_ok_ms, last_write_ok_ms;
         bool read_failing, write_failing;
         uint64_t read_failing_since_ms, write_failing_since_ms;
+        /* Since when reads have succeeded without a failure between
+         * (valid when read_ok_seen): the joining watch counts from here. */
+        uint64_t reading_since_ms;
 
         bool tiebreak_ok;               /* this host reaches its tiebreak target (published next write) */
         bool published_tiebreak_ok;     /* what this host's last completed slot write said: rule 2 reads this */
@@ -142,6 +151,14 @@ struct survival_inputs {
          * membership it knew is from before. Until a membership arrives or
          * this time passes, a quorate verdict is WAIT. The engine keeps it. */
         uint64_t quorum_unconfirmed_until_ms;
+        /* Set with it at the gap (at quorum_gap_ms), and kept past that
+         * bound until Corosync's next membership, or until every other
+         * member acknowledges a message sent since the gap publishing
+         * this host's membership. A quorate verdict on a membership from
+         * before clears no yield: the ring may have re-formed without this
+         * host, and a reader may have taken the pool meanwhile. */
+        bool quorum_from_before;
+        uint64_t quorum_gap_ms;
         /* When this host's run of WAIT verdicts began (0: not waiting). The
          * caller keeps it: set at the first WAIT after a decided verdict,
          * cleared by the next SURVIVE or FENCE. WAIT lasts at most the
@@ -150,7 +167,9 @@ struct survival_inputs {
         /* When this daemon started reading the disk. A joining host without
          * quorum watches the disk for a whole disk timeout before it takes
          * the pool by rule 2: a host that booted a moment before or after it
-         * may not have written its first slot yet. */
+         * may not have written its first slot yet. The watch counts from
+         * here or from reading_since_ms, whichever is later: a host whose
+         * reads failed has watched nothing. */
         uint64_t started_ms;
 };
 

@@ -67,6 +67,7 @@ struct scenario {
         struct vm_def vms[MAXVM];
         struct core_unsafe_knobs knobs;
         bool expect_s1;
+        bool expect_s2;                 /* expect s2-violation: a takeover while the VM runs, S1 kept */
         bool expect_two_masters;        /* expect two-masters: a knob twin of a rule-2 fix */
         uint64_t end_ms;
         int nev;

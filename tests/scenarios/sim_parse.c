@@ -19,8 +19,12 @@ static const struct {
         { "unknown-as-silent", offsetof(struct core_unsafe_knobs, unknown_as_silent) },
         { "unarmed-owner", offsetof(struct core_unsafe_knobs, unarmed_owner) },
         { "hasty-join", offsetof(struct core_unsafe_knobs, hasty_join) },
+        { "blind-watch", offsetof(struct core_unsafe_knobs, blind_watch) },
+        { "unknown-master", offsetof(struct core_unsafe_knobs, unknown_master) },
         { "no-yield", offsetof(struct core_unsafe_knobs, no_yield) },
+        { "mutual-yield", offsetof(struct core_unsafe_knobs, mutual_yield) },
         { "stale-quorum", offsetof(struct core_unsafe_knobs, stale_quorum) },
+        { "stale-yield", offsetof(struct core_unsafe_knobs, stale_yield) },
         { "fencing-quorum", offsetof(struct core_unsafe_knobs, fencing_quorum) },
         { "overlap-claims", offsetof(struct core_unsafe_knobs, overlap_claims) },
         { "stale-collect", offsetof(struct core_unsafe_knobs, stale_collect) },
@@ -178,6 +182,8 @@ int parse_pool(struct scenario *sc, const char *file) {
                         ;
                 } else if (strcmp(t[0], "expect") == 0 && n == 2 && strcmp(t[1], "s1-violation") == 0) {
                         sc->expect_s1 = true;
+                } else if (strcmp(t[0], "expect") == 0 && n == 2 && strcmp(t[1], "s2-violation") == 0) {
+                        sc->expect_s2 = true;
                 } else if (strcmp(t[0], "expect") == 0 && n == 2 && strcmp(t[1], "two-masters") == 0) {
                         sc->expect_two_masters = true;
                 } else if (strcmp(t[0], "end") == 0 && n == 2 && parse_seconds(t[1], &sc->end_ms)) {
@@ -192,6 +198,8 @@ int parse_pool(struct scenario *sc, const char *file) {
                 return parse_error(file, ln, "no `hosts N` line");
         if (sc->expect_two_masters && !knobs_any(&sc->knobs))
                 return parse_error(file, ln, "`expect two-masters` is allowed only with an unsafe knob");
+        if (sc->expect_s2 && !knobs_any(&sc->knobs))
+                return parse_error(file, ln, "`expect s2-violation` is allowed only with an unsafe knob");
         if (sc->expect_s1 && !knobs_any(&sc->knobs))
                 return parse_error(file, ln, "`expect s1-violation` is allowed only with an unsafe knob");
         return 0;

@@ -64,6 +64,7 @@ static inline void fx_init(struct fx *f, unsigned n, unsigned self) {
         f->in.membership_since_ms = 0;
         survival_observe_io(&f->in, SURVIVAL_IO_READ, true, NOW);
         survival_observe_io(&f->in, SURVIVAL_IO_WRITE, true, NOW);
+        f->in.reading_since_ms = 0;     /* reads have worked since long ago */
 }
 
 /* Membership changes to `members` (quorate or not) at time `at`. */

@@ -378,6 +378,10 @@ static void test_ack_dated_by_the_echoed_message(void **state) {
         handle(f, &ev);
         assert_true(node_inputs(f->n)->peers[1].ack_seen);
         assert_int_equal(node_inputs(f->n)->peers[1].ack_ms, sent_at);
+        /* The membership it published, dated the same way (survival_master). */
+        assert_true(node_inputs(f->n)->peers[1].ack_view_seen);
+        assert_int_equal(node_inputs(f->n)->peers[1].ack_view_ms, sent_at);
+        assert_memory_equal(node_inputs(f->n)->peers[1].ack_view.bits, a.view, DISK_VIEW_BYTES);
 
         /* An echo of a sequence this host never sent is no evidence. */
         f->now += 400;

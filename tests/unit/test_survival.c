@@ -321,6 +321,58 @@ static void test_master_waits_until_members_publish_the_membership(void **state)
         assert_int_equal(survival_master(&f.in), 2);
 }
 
+/* A member whose slot cannot be read may still act on an older view: the
+ * role changes hands only once its acknowledgement of a message sent since
+ * the membership formed publishes this membership. */
+static void test_master_waits_for_an_unreadable_member_to_acknowledge(void **state) {
+        struct fx f;
+        struct core_view v23 = VIEW(2, 3), v123 = VIEW(1, 2, 3);
+
+        fx_init(&f, 3, 3);
+        fx_members(&f, v23, true, NOW - 100);
+        f.peers[1].unknown = true;
+        assert_int_equal(survival_master(&f.in), 0);    /* no acknowledgement yet */
+        survival_peer_observe_ack_view(&f.peers[1], &v23, NOW - 200);
+        assert_int_equal(survival_master(&f.in), 0);    /* sent before the membership formed */
+        survival_peer_observe_ack_view(&f.peers[1], &v123, NOW - 50);
+        assert_int_equal(survival_master(&f.in), 0);    /* an older view */
+        survival_peer_observe_ack_view(&f.peers[1], &v23, NOW - 40);
+        assert_int_equal(survival_master(&f.in), 2);
+        survival_peer_observe_ack_view(&f.peers[1], &v123, NOW - 60);
+        assert_int_equal(survival_master(&f.in), 2);    /* an older echo says nothing new */
+
+        f.peers[1].ack_view_seen = false;
+        f.t.unsafe.unknown_master = true;
+        assert_int_equal(survival_master(&f.in), 2);
+}
+
+/* The joining watch counts from the first read of a run without failures:
+ * a host whose reads failed since its start has watched nothing. */
+static void test_joining_watch_counts_from_the_first_successful_read(void **state) {
+        struct fx f;
+
+        fx_init(&f, 2, 1);
+        fx_members(&f, VIEW(1), false, NOW - 5000);
+        f.peers[1].slot_seen = false;           /* no one else on the disk */
+        f.in.joining = true;
+        f.in.started_ms = NOW - 10 * f.t.disk_timeout_ms;
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, false, NOW - 100);
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, true, NOW - 50);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_int_equal(f.v.rule, SURVIVAL_RULE_JOIN);
+        survival_observe_io(&f.in, SURVIVAL_IO_READ, true, NOW);       /* a success goes on watching */
+        assert_int_equal(f.in.reading_since_ms, NOW - 50);
+        f.in.reading_since_ms = NOW - f.t.disk_timeout_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+
+        f.in.reading_since_ms = NOW - 50;
+        f.t.unsafe.blind_watch = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
 /* A joining host without quorum never takes the pool from a partition that
  * holds it, even when it would win the comparison, and it watches the disk
  * for a whole timeout before it takes the pool from no one. */
@@ -684,6 +736,8 @@ int main(void) {
                 cmocka_unit_test(test_joining_host_waits_instead_of_fencing),
                 cmocka_unit_test(test_master_waits_until_members_publish_the_membership),
                 cmocka_unit_test(test_joining_host_never_takes_the_pool_from_its_holder),
+                cmocka_unit_test(test_master_waits_for_an_unreadable_member_to_acknowledge),
+                cmocka_unit_test(test_joining_watch_counts_from_the_first_successful_read),
                 cmocka_unit_test(test_rule_2_waits_for_a_fresh_read),
                 cmocka_unit_test(test_joining_hosts_are_not_competitors),
                 cmocka_unit_test(test_fence_never_feeds_and_write_feeds_survive),

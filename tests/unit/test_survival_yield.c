@@ -44,6 +44,40 @@ static void test_a_slot_that_stood_still_latches_the_yield(void **state) {
         assert_false(f.in.self_yields);
 }
 
+/* After a gap, a quorate verdict on the membership from before clears no
+ * yield, until Corosync gives a membership or every other member
+ * acknowledges a message sent since the gap with this membership. */
+static void test_a_quorum_from_before_the_gap_keeps_the_yield(void **state) {
+        struct fx f;
+        struct survival_verdict v = { .kind = SURVIVAL_SURVIVE, .rule = SURVIVAL_RULE_1_QUORUM };
+        struct core_view all = VIEW(1, 2, 3);
+        uint64_t later;
+
+        fx_init(&f, 3, 1);
+        later = NOW + f.t.yield_gap_ms + 2;
+        f.in.self_yields = true;
+        f.in.quorum_from_before = true;
+        f.in.quorum_gap_ms = NOW;
+        survival_observe_io(&f.in, SURVIVAL_IO_WRITE, true, later);
+        survival_note_verdict(&f.in, &v, later);
+        assert_true(f.in.self_yields);
+        survival_peer_observe_ack_view(&f.peers[1], &all, NOW + 1);
+        survival_peer_observe_ack_view(&f.peers[2], &all, NOW - 1);    /* echoes a message from before */
+        survival_note_verdict(&f.in, &v, later);
+        assert_true(f.in.self_yields);
+        survival_peer_observe_ack_view(&f.peers[2], &all, NOW + 1);
+        survival_note_verdict(&f.in, &v, later);
+        assert_false(f.in.quorum_from_before);
+        assert_false(f.in.self_yields);
+
+        f.in.self_yields = true;
+        f.in.quorum_from_before = true;
+        f.in.quorum_gap_ms = NOW + 2;
+        f.t.unsafe.stale_yield = true;
+        survival_note_verdict(&f.in, &v, later);
+        assert_false(f.in.self_yields);
+}
+
 static void test_a_late_slot_write_completion_latches_the_yield(void **state) {
         struct fx f;
 
@@ -87,6 +121,24 @@ static void test_a_partition_that_yields_whole_does_not_compete(void **state) {
         assert_string_equal(f.v.reason, "survive: no quorum, no other partition on the disk, {2} wins");
 }
 
+/* Two partitions that both yield may each have skipped the other: a
+ * yielding host counts a yielding partition on the disk and fences. */
+static void test_a_yielding_host_counts_a_yielding_partition(void **state) {
+        struct fx f;
+
+        fx_init(&f, 2, 2);
+        fx_members(&f, VIEW(2), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1));
+        f.peers[0].flags |= DISK_SLOT_YIELDS;
+        f.in.self_yields = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {1}, and {2} yields: its slot stood still");
+        f.t.unsafe.mutual_yield = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
 static void test_a_partition_with_one_moving_slot_competes_as_before(void **state) {
         struct fx f;
 
@@ -120,8 +172,10 @@ int main(void) {
                 cmocka_unit_test(test_a_new_seq_of_the_same_incarnation_is_an_advance),
                 cmocka_unit_test(test_a_slot_that_stood_still_latches_the_yield),
                 cmocka_unit_test(test_a_late_slot_write_completion_latches_the_yield),
+                cmocka_unit_test(test_a_quorum_from_before_the_gap_keeps_the_yield),
                 cmocka_unit_test(test_a_yielding_host_loses_a_tie_it_would_win),
                 cmocka_unit_test(test_a_partition_that_yields_whole_does_not_compete),
+                cmocka_unit_test(test_a_yielding_host_counts_a_yielding_partition),
                 cmocka_unit_test(test_a_partition_with_one_moving_slot_competes_as_before),
                 cmocka_unit_test(test_unsafe_no_yield_knob_never_yields),
         };
