@@ -9,6 +9,8 @@
 # also holds off its counterexample (a host resuming from a freeze);
 # single-collect runs with split masters, where restarts race. A finding
 # that the same sequence shows with every fix in place does not count.
+# stale-collect is left out: it is a second line that only another master
+# beside this one reaches (scenario ce17_stale_collect).
 # Budgets are counts, not times, so the figures are
 # the same on any machine; the rate is printed for information.
 set -u
@@ -37,16 +39,24 @@ grep -E '^(violation|#|  )' "$split" | head -60
 grep '^random:' "$split"
 rm -f "$out" "$split"
 for knob in no-margin no-fresh-ack,stale-quorum no-claims stale-feed unknown-as-silent unarmed-owner \
-    hasty-join no-yield stale-quorum fencing-quorum overlap-claims split-masters,single-collect; do
+    hasty-join blind-watch unknown-master no-yield mutual-yield stale-quorum stale-yield fencing-quorum \
+    overlap-claims split-masters,single-collect; do
     found=0
     args=()
     for k in ${knob//,/ }; do args+=(--knob "$k"); done
+    # The three seeds side by side; their lines in seed order.
+    tmp=$(mktemp -d)
     for s in 1 2 3; do
-        line=$("$sim" --random "${args[@]}" --seed "$s" --sequences "$knob_sequences" --seconds 86400 \
-               --expect-violation | grep '^random: seed' | tail -1)
+        "$sim" --random "${args[@]}" --seed "$s" --sequences "$knob_sequences" --seconds 86400 \
+            --expect-violation >"$tmp/$s" 2>&1 &
+    done
+    wait
+    for s in 1 2 3; do
+        line=$(grep '^random: seed' "$tmp/$s" | tail -1)
         echo "knob $knob: $line"
         case "$line" in *", 1 with an S1/S2 violation"* | *", 1 with two masters"*) found=1 ;; esac
     done
+    rm -rf "$tmp"
     [ "$found" -eq 1 ] || { echo "knob $knob: no violation found: the search does not exercise it"; rc=1; }
 done
 exit $rc
