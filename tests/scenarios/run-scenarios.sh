@@ -59,7 +59,8 @@ random_run "randomized S1 search with split masters" --knob split-masters
 # same sequence shows with every fix in place does not count.
 for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 500" "stale-feed 1 1000" \
     "unknown-as-silent 1 500" "hasty-join 1 300" "no-yield 7 1000" "stale-quorum 1 800" \
-    "overlap-claims 3 800" "fencing-quorum 6 1500"; do
+    "overlap-claims 3 800" "fencing-quorum 6 1500" "unknown-master 1 2500" "stale-yield 2 3500" \
+    "blind-watch 2 4000"; do
     set -- $spec
     n=$((n + 1))
     out=$("$sim" --random --knob "$1" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)
