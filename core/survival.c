@@ -211,6 +211,12 @@ void survival_note_time(struct survival_inputs *in, uint64_t now_ms) {
                 in->self_yields = true;
 }
 
+/* p acknowledged a message this host sent at or after since_ms, and that
+ * acknowledgement published this host's membership. */
+static bool acked_members_since(const struct survival_inputs *in, const struct core_peer *p, uint64_t since_ms) {
+        return p->ack_view_seen && p->ack_view_ms >= since_ms && core_view_equal(&p->ack_view, &in->members);
+}
+
 /* Every other member acknowledged a message this host sent since the gap,
  * publishing this host's membership: the ring still holds it. */
 static bool members_confirm(const struct survival_inputs *in) {
@@ -219,7 +225,7 @@ static bool members_confirm(const struct survival_inputs *in) {
 
                 if (p->id == in->self_id || !core_view_has(&in->members, p->id))
                         continue;
-                if (!p->ack_view_seen || p->ack_view_ms < in->quorum_gap_ms || !core_view_equal(&p->ack_view, &in->members))
+                if (!acked_members_since(in, p, in->quorum_gap_ms))
                         return false;
         }
         return true;
@@ -287,8 +293,7 @@ uint32_t survival_master(const struct survival_inputs *in) {
                  * older view by the disk: only its acknowledgement of a
                  * message sent since this membership formed tells. */
                 if (p->unknown && !in->timing->unsafe.unknown_master) {
-                        if (!p->ack_view_seen || p->ack_view_ms < in->membership_since_ms ||
-                            !core_view_equal(&p->ack_view, &in->members))
+                        if (!acked_members_since(in, p, in->membership_since_ms))
                                 return 0;
                         continue;
                 }
