@@ -529,6 +529,11 @@ const struct core_timing *node_timing(const struct node *n) {
         return &n->timing;
 }
 
+void node_set_token(struct node *n, uint32_t token_ms) {
+        if (token_ms > 0)
+                n->timing.token_ms = token_ms;
+}
+
 uint32_t node_master(const struct node *n) {
         return n->have_verdict && n->verdict.kind == SURVIVAL_SURVIVE && !n->fencing ? n->master : 0;
 }

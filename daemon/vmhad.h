@@ -171,6 +171,9 @@ void vmhad_sd_ping(struct vmhad *d);
 /* vmhad_cluster.c */
 int vmhad_cluster_connect(struct vmhad *d, char *err, size_t err_len);
 void vmhad_cluster_retry(struct vmhad *d);
+/* Hands the engine the token corosync runs with, and warns when corosync
+ * would see a lost host only after the pool's timeout. */
+void vmhad_cluster_note_token(struct vmhad *d);
 
 /* vmhad_local.c */
 void vmhad_state_path(const struct vmhad *d, const char *file, char *buf, size_t len);

@@ -73,6 +73,26 @@ int vmhad_cluster_connect(struct vmhad *d, char *err, size_t err_len) {
         return cluster_new(d->loop, &events, d, &d->cl, err, err_len);
 }
 
+void vmhad_cluster_note_token(struct vmhad *d) {
+        uint32_t token = cluster_token_ms(d->cl), timeout = node_timing(d->node)->timeout_ms;
+        /* Corosync declares a host lost after its token and then the
+         * consensus, 1.2 tokens by default. */
+        uint64_t detect = (uint64_t)token * 22 / 10;
+
+        if (token == 0) {
+                qb_log(LOG_WARNING, "corosync did not report its token: counting with %u ms (timeout/5)",
+                       node_timing(d->node)->token_ms);
+                return;
+        }
+        node_set_token(d->node, token);
+        if (detect >= timeout)
+                qb_log(LOG_WARNING, "corosync's token is %u ms: it sees a lost host after about %llu ms, not within "
+                                    "the pool's timeout of %u ms; set totem.token to about %u",
+                       token, (unsigned long long)detect, timeout, timeout / 5);
+        else
+                qb_log(LOG_INFO, "corosync's token is %u ms", token);
+}
+
 void vmhad_cluster_retry(struct vmhad *d) {
         qb_loop_timer_add(d->loop, QB_LOOP_LOW, RECONNECT_NS, d, reconnect, NULL);
 }
@@ -97,6 +117,7 @@ static void reconnect(void *data) {
         } else {
                 d->cl_up = true;
                 qb_log(LOG_NOTICE, "reconnected to corosync");
+                vmhad_cluster_note_token(d);
                 vmhad_emergency(d, EMERGENCY_COROSYNC_DOWN, false, NULL);
         }
         vmhad_loop_note(d, "corosync reconnect", start);

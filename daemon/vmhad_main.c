@@ -323,6 +323,7 @@ int main(int argc, char **argv) {
         }
         if (start_engine(d, reg) < 0)
                 return 1;
+        vmhad_cluster_note_token(d);
         d->wd_seconds = watchdog_seconds_for(node_timing(d->node)->watchdog_timeout_ms);
         if (start_disk(d, reg) < 0)
                 return 1;

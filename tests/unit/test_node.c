@@ -496,6 +496,29 @@ static void test_a_gap_shorter_than_a_token_changes_nothing(void **state) {
         assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
 }
 
+/* The gap counts against the token corosync runs with, not timeout/5: a
+ * longer token tolerates a longer gap, and its four tokens bound the wait. */
+static void test_a_gap_counts_against_corosyncs_token(void **state) {
+        struct fx *f = *state;
+        uint32_t suggested = node_timing(f->n)->token_ms, token = 2 * suggested;
+
+        node_set_token(f->n, 0);
+        assert_int_equal(node_timing(f->n)->token_ms, suggested);
+        node_set_token(f->n, token);
+        assert_int_equal(node_timing(f->n)->token_ms, token);
+        f->now += suggested + 1;
+        tick(f);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
+        f->now += token + 1;
+        tick(f);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+        for (uint64_t end = f->now + 4ull * suggested + 100; f->now < end;) {
+                assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+                f->now += 100;
+                tick(f);
+        }
+}
+
 static void test_garbled_message_changes_nothing(void **state) {
         struct fx *f = *state;
         uint8_t junk[7] = { 1, 2, 3, 4, 5, 6, 7 };
@@ -570,6 +593,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ack_dated_by_the_echoed_message, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_past_a_token_makes_the_old_quorum_wait, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_shorter_than_a_token_changes_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_gap_counts_against_corosyncs_token, setup, teardown),
                 cmocka_unit_test(test_an_echo_of_the_previous_incarnation_is_no_evidence),
                 cmocka_unit_test_setup_teardown(test_a_host_that_left_is_not_echoed_its_old_sequence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_garbled_message_changes_nothing, setup, teardown),
