@@ -70,28 +70,39 @@ static void *record_thread(void *arg) {
         return NULL;
 }
 
-/* The local record (fence history, last fence) under a bound: a root disk
- * that hangs must not keep this host from rebooting. */
-static void record_bounded(struct vmhad *d) {
-        static struct fence_record rec;
-        struct timespec until;
-        pthread_t t;
+/* The local record (fence history, last fence) is written on a thread of
+ * its own from the moment the fence starts: when the watchdog resets the
+ * host before the FENCING slot write completes, the record is there all
+ * the same. */
+static struct fence_record record;
+static pthread_t record_tid;
+static bool record_started;
 
-        rec.cfg = &d->cfg;
-        snprintf(rec.reason, sizeof(rec.reason), "%s", d->fence_reason);
-        if (pthread_create(&t, NULL, record_thread, &rec) != 0) {
+static void record_start(struct vmhad *d) {
+        record.cfg = &d->cfg;
+        snprintf(record.reason, sizeof(record.reason), "%s", d->fence_reason);
+        record_started = pthread_create(&record_tid, NULL, record_thread, &record) == 0;
+        if (!record_started)
                 qb_log(LOG_ERR, "fencing self: cannot write the local fence record");
+}
+
+/* Before the reboot, under a bound: a root disk that hangs must not keep
+ * this host from rebooting. */
+static void record_wait(void) {
+        struct timespec until;
+
+        if (!record_started)
                 return;
-        }
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += FENCE_RECORD_BOUND_MS * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
-        if (pthread_timedjoin_np(t, NULL, &until) != 0) {
+        if (pthread_timedjoin_np(record_tid, NULL, &until) != 0) {
                 qb_log(LOG_ERR, "fencing self: the local fence record did not complete within %d ms",
                        FENCE_RECORD_BOUND_MS);
-                pthread_detach(t);
+                pthread_detach(record_tid);
         }
+        record_started = false;
 }
 
 static void fence_finish(struct vmhad *d, bool written) {
@@ -100,7 +111,7 @@ static void fence_finish(struct vmhad *d, bool written) {
         d->fence_done = true;
         if (!written)
                 qb_log(LOG_CRIT, "fencing self: the FENCING slot write did not complete in time");
-        record_bounded(d);
+        record_wait();
         reboot(d->cfg.fence_action == VMHA_FENCE_OFF ? RB_POWER_OFF : RB_AUTOBOOT);
         qb_log(LOG_CRIT, "fencing self: reboot() failed (%s); waiting for the watchdog to reset this host",
                strerror(errno));
@@ -123,6 +134,7 @@ void vmhad_fence_start(struct vmhad *d, const char *reason, uint64_t deadline_ms
         snprintf(d->fence_reason, sizeof(d->fence_reason), "%s", reason);
         fprintf(stderr, "vmhad: FENCING SELF: %s\n", reason);
         sd_notify(0, "STATUS=fencing self");
+        record_start(d);
         if (!d->disk) {
                 fence_finish(d, false);
                 return;
