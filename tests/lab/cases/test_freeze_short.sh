@@ -1,7 +1,7 @@
 #!/bin/bash
 # A short freeze, just under the watchdog: `freeze h2 1.5` stops h2's vmhad
 # and corosync for 1.5 s, less than the 2 s watchdog. Corosync on h1/h3
-# (token 400 ms, detection about 0.9 s) may or may not drop h2 before it
+# (the lab's token of 800 ms, detection about 1.8 s) may or may not drop h2 before it
 # thaws, and h2 resumes with a stale view. Either it is still a member and
 # simply rejoins, or it finds itself out and fences (or its watchdog fires
 # because the thaw came too late). Any outcome is allowed except this one:
