@@ -65,6 +65,12 @@ int core_timing_init(struct core_timing *t, uint32_t timeout_ms);
 /* Tests only: applies the knobs (no_margin sets the margin to 0). */
 void core_timing_set_unsafe(struct core_timing *t, const struct core_unsafe_knobs *k);
 
+/* When Corosync declares a host lost: after its token and then the
+ * consensus (0: Corosync's default, 1.2 tokens). */
+static inline uint64_t core_timing_detect_ms(uint32_t token_ms, uint32_t consensus_ms) {
+        return (uint64_t)token_ms + (consensus_ms ? consensus_ms : (uint64_t)token_ms * 12 / 10);
+}
+
 /* The S2 wait: watchdog timeout plus margin. */
 static inline uint64_t core_timing_s2_wait_ms(const struct core_timing *t) {
         return (uint64_t)t->watchdog_timeout_ms + t->s2_margin_ms;

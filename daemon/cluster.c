@@ -26,6 +26,7 @@ struct cluster {
         struct cluster_node *nodes;
         size_t n_nodes;
         uint32_t token_ms;              /* the totem token corosync runs with; 0: unknown */
+        uint32_t consensus_ms;          /* and its consensus timeout; 0: unknown */
         uint32_t members[256];          /* the last group membership reported */
         size_t n_members;
         bool have_members;
@@ -140,8 +141,8 @@ static int32_t dispatch_vq(int32_t fd, int32_t revents, void *data) {
 }
 
 /* nodelist.node.N.nodeid and .name (or .ring0_addr) from cmap, and the
- * token corosync derived from its configuration (the runtime key holds
- * token_coefficient applied). */
+ * token and consensus corosync derived from its configuration (the runtime
+ * keys hold token_coefficient applied). */
 static int read_nodelist(struct cluster *c, char *err, size_t err_len) {
         cmap_handle_t cm;
         cmap_iter_handle_t it;
@@ -188,6 +189,8 @@ static int read_nodelist(struct cluster *c, char *err, size_t err_len) {
                 cmap_iter_finalize(cm, it);
         if (cmap_get_uint32(cm, "runtime.config.totem.token", &c->token_ms) != CS_OK)
                 c->token_ms = 0;
+        if (cmap_get_uint32(cm, "runtime.config.totem.consensus", &c->consensus_ms) != CS_OK)
+                c->consensus_ms = 0;
         cmap_finalize(cm);
         if (c->n_nodes == 0) {
                 snprintf(err, err_len, "corosync's configuration has no nodelist with node ids");
@@ -297,7 +300,8 @@ uint32_t cluster_local_id(const struct cluster *c) {
         return c->local_id;
 }
 
-uint32_t cluster_token_ms(const struct cluster *c) {
+uint32_t cluster_token_ms(const struct cluster *c, uint32_t *consensus_ms) {
+        *consensus_ms = c->consensus_ms;
         return c->token_ms;
 }
 

@@ -45,9 +45,9 @@ int cluster_new(qb_loop_t *loop, const struct cluster_events *ev, void *ud, stru
 void cluster_free(struct cluster *c);
 
 uint32_t cluster_local_id(const struct cluster *c);
-/* Corosync's totem token as it runs (runtime.config.totem.token); 0 when
- * cmap did not say. */
-uint32_t cluster_token_ms(const struct cluster *c);
+/* Corosync's totem token as it runs (runtime.config.totem.token), and its
+ * consensus timeout; 0 when cmap did not say. */
+uint32_t cluster_token_ms(const struct cluster *c, uint32_t *consensus_ms);
 const struct cluster_node *cluster_nodes(const struct cluster *c, size_t *n);
 const char *cluster_node_name(const struct cluster *c, uint32_t id);
 /* Looks a node up by name; 0 when unknown. */

@@ -74,10 +74,8 @@ int vmhad_cluster_connect(struct vmhad *d, char *err, size_t err_len) {
 }
 
 void vmhad_cluster_note_token(struct vmhad *d) {
-        uint32_t token = cluster_token_ms(d->cl), timeout = node_timing(d->node)->timeout_ms;
-        /* Corosync declares a host lost after its token and then the
-         * consensus, 1.2 tokens by default. */
-        uint64_t detect = (uint64_t)token * 22 / 10;
+        uint32_t consensus, token = cluster_token_ms(d->cl, &consensus), timeout = node_timing(d->node)->timeout_ms;
+        uint64_t detect = core_timing_detect_ms(token, consensus);
 
         if (token == 0) {
                 qb_log(LOG_WARNING, "corosync did not report its token: counting with %u ms (timeout/5)",
@@ -90,7 +88,8 @@ void vmhad_cluster_note_token(struct vmhad *d) {
                                     "the pool's timeout of %u ms; set totem.token to about %u",
                        token, (unsigned long long)detect, timeout, timeout / 5);
         else
-                qb_log(LOG_INFO, "corosync's token is %u ms", token);
+                qb_log(LOG_INFO, "corosync's token is %u ms: it sees a lost host after about %llu ms", token,
+                       (unsigned long long)detect);
 }
 
 void vmhad_cluster_retry(struct vmhad *d) {

@@ -519,6 +519,16 @@ static void test_a_gap_counts_against_corosyncs_token(void **state) {
         }
 }
 
+/* Corosync sees a lost host after token + consensus; 1.2 tokens when the
+ * consensus is not set. At the timeout 2 s, 400 ms is within it, 1000 is not. */
+static void test_detection_is_token_plus_consensus(void **state) {
+        (void)state;
+        assert_int_equal(core_timing_detect_ms(400, 0), 880);
+        assert_int_equal(core_timing_detect_ms(800, 0), 1760);
+        assert_int_equal(core_timing_detect_ms(800, 2000), 2800);
+        assert_true(core_timing_detect_ms(1000, 0) >= 2000);
+}
+
 static void test_garbled_message_changes_nothing(void **state) {
         struct fx *f = *state;
         uint8_t junk[7] = { 1, 2, 3, 4, 5, 6, 7 };
@@ -594,6 +604,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_a_gap_past_a_token_makes_the_old_quorum_wait, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_shorter_than_a_token_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_counts_against_corosyncs_token, setup, teardown),
+                cmocka_unit_test(test_detection_is_token_plus_consensus),
                 cmocka_unit_test(test_an_echo_of_the_previous_incarnation_is_no_evidence),
                 cmocka_unit_test_setup_teardown(test_a_host_that_left_is_not_echoed_its_old_sequence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_garbled_message_changes_nothing, setup, teardown),

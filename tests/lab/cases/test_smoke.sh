@@ -12,6 +12,9 @@ for o in h1 h2 h3; do
         tap_ok "$o sees $h ALIVE" wait_state "$o" "$h" ALIVE 10
     done
     tap_ok "$o names h1 the one master" test "$(master_of "$o")" = h1
+    # The lab runs corosync with token 800 ms and the default consensus.
+    tap_ok "$o's vmhad counts with the token corosync runs with" \
+        log_has "$o" "corosync's token is 800 ms: it sees a lost host after about 1760 ms"
 done
 
 # haadm metrics: the Prometheus text parses, names every host in the state
