@@ -219,7 +219,8 @@ const struct survival_inputs *node_inputs(const struct node *n);
 const struct survival_verdict *node_verdict(const struct node *n);   /* NULL before the first */
 const struct hastate *node_state(const struct node *n);
 const struct core_timing *node_timing(const struct node *n);
-/* Corosync's token as it really runs (0: keep timeout/5). The engine counts
+/* Corosync's token as it really runs (0: keep the token the engine has,
+ * timeout/5 until a first call says otherwise). The engine counts
  * a gap in the events against it, and a confirmation after one against four
  * of it. */
 void node_set_token(struct node *n, uint32_t token_ms);

@@ -78,7 +78,7 @@ void vmhad_cluster_note_token(struct vmhad *d) {
         uint64_t detect = core_timing_detect_ms(token, consensus);
 
         if (token == 0) {
-                qb_log(LOG_WARNING, "corosync did not report its token: counting with %u ms (timeout/5)",
+                qb_log(LOG_WARNING, "corosync did not report its token: counting with %u ms as before",
                        node_timing(d->node)->token_ms);
                 return;
         }
