@@ -33,8 +33,11 @@ struct core_unsafe_knobs {
         bool no_yield;          /* a host whose slot stood still competes under rule 2 as if it had not */
         bool mutual_yield;      /* a yielding partition skips other yielding partitions as not on the disk */
         bool stale_quorum;      /* a host that stood still past a token trusts the quorum it had before */
+        bool stale_partition;   /* ... and, without quorum, the partition it had before, under rule 2 */
         bool stale_yield;       /* a quorate verdict on a membership from before a gap clears the yield */
         bool fencing_quorum;    /* a quorate partition counts its FENCING members toward its majority */
+        bool lone_publisher;    /* another partition is counted from its publisher's view alone */
+        bool hasty_fencing;     /* rule 2 counts another partition's host out the moment it reads its FENCING */
         bool overlap_claims;    /* a claim block is rewritten while a timed-out write to it may still land */
         bool stale_collect;     /* takeovers are planned on a collect however long ago it completed */
         bool single_collect;    /* one pass over the claim blocks is taken for a snapshot */

@@ -357,7 +357,7 @@ static void note_gap(struct node *n, uint64_t now_ms) {
         n->in.quorum_unconfirmed_until_ms = now_ms + 4ull * n->timing.token_ms;
         n->in.quorum_from_before = true;
         n->in.quorum_gap_ms = now_ms;
-        node_log(n, LOG_WARNING_, "nothing handled for %llu ms: the membership from before counts for no quorum until corosync confirms it (at most %u ms)",
+        node_log(n, LOG_WARNING_, "nothing handled for %llu ms: the membership from before counts for nothing until corosync confirms it (at most %u ms)",
                  (unsigned long long)gap, 4 * n->timing.token_ms);
 }
 

@@ -367,15 +367,20 @@ struct partition_score {
         bool all_yield;                 /* every host that counts yields */
 };
 
-static void score_partition(const struct survival_inputs *in, const struct core_view *view,
-                            struct partition_score *s) {
+/* young_since: a host whose FENCING this host first read after that time
+ * still counts (0: none does). */
+static void score_partition_at(const struct survival_inputs *in, const struct core_view *view,
+                               uint64_t young_since_ms, struct partition_score *s) {
         memset(s, 0, sizeof(*s));
         s->all_yield = true;
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
                 uint32_t id = p->id;
 
-                if (!core_view_has(view, id) || (id != in->self_id && peer_fencing(p)))
+                if (!core_view_has(view, id))
+                        continue;
+                if (id != in->self_id && peer_fencing(p) &&
+                    !(young_since_ms && p->fencing_seen && p->fencing_seen_ms > young_since_ms))
                         continue;
                 core_view_add(&s->hosts, id);
                 s->size++;
@@ -389,6 +394,11 @@ static void score_partition(const struct survival_inputs *in, const struct core_
         s->lowest = core_view_min(&s->hosts);
         if (s->size == 0)
                 s->all_yield = false;
+}
+
+static void score_partition(const struct survival_inputs *in, const struct core_view *view,
+                            struct partition_score *s) {
+        score_partition_at(in, view, 0, s);
 }
 
 /* > 0 when a beats b; *why names the deciding criterion. */
@@ -491,8 +501,13 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         bool in_window = age_ms(now_ms, in->membership_since_ms) < t->settle_ms &&
                          !(in->wait_since_ms && age_ms(now_ms, in->wait_since_ms) >= t->settle_ms);
         const struct core_peer *unsettled = NULL;
-        struct partition_score mine, best, cand;
-        bool have_best = false, holder = false;
+        struct partition_score mine, best, cand, young;
+        bool have_best = false, holder = false, beaten_young = false;
+        /* A host of another partition that wrote FENCING a moment ago is
+         * counted out by this host at once, but its partition learns of it
+         * only from its own next read: until then it may lead as though
+         * the host still counted (a quorate partition by rule 1). */
+        uint64_t young_since = now_ms > t->settle_ms ? now_ms - t->settle_ms : 1;
         const char *why = "";
         char a[128], b[128];
 
@@ -566,13 +581,29 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                         if (core_view_has(members, in->peers[j].id))
                                 core_view_del(&theirs, in->peers[j].id);
                 core_view_add(&theirs, p->id);
+                /* Its own view may be from before, while a host that joined
+                 * it since (a JOINING slot too) already names it: its hosts
+                 * count it whole. */
+                for (size_t j = 0; j < in->n_peers && !t->unsafe.lone_publisher; j++) {
+                        const struct core_peer *q = &in->peers[j];
+
+                        if (q->id != in->self_id && !core_view_has(members, q->id) && !q->unknown &&
+                            peer_disk_alive(q, t, now_ms) && core_view_has(&q->view, p->id) &&
+                            (q->state == DISK_SLOT_ALIVE || q->state == DISK_SLOT_JOINING))
+                                core_view_add(&theirs, q->id);
+                }
                 score_partition(in, &theirs, &cand);
+                score_partition_at(in, &theirs, young_since, &young);
                 /* See below: it does not compete, except with a partition
                  * that yields too. Each may have skipped the other as a stale
                  * publisher, so a yielding partition counts every other one
                  * on the disk, yielding or not, and fences. */
                 if (cand.all_yield && (!mine.all_yield || t->unsafe.mutual_yield))
                         continue;
+                if (young.size > cand.size && compare_partitions(&mine, &young, &why) <= 0) {
+                        beaten_young = true;
+                        core_view_format(&young.hosts, b, sizeof(b));
+                }
                 if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
                         best = cand;
                         have_best = true;
@@ -601,6 +632,13 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                                     t->disk_timeout_ms);
                         return;
                 }
+        }
+        if (beaten_young && !mine.all_yield && !t->unsafe.hasty_fencing &&
+            (!have_best || compare_partitions(&mine, &best, &why) > 0)) {
+                /* This host would win only by the FENCING just read. */
+                verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
+                            "wait: partition %s beats %s until it reads the FENCING its members wrote", b, a);
+                return;
         }
         if (!have_best) {
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_2_DISK,
@@ -696,5 +734,14 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
                 return 0;
         }
         decide_by_disk(in, &members, now_ms, out);
+        /* Rule 2 counts the members as one partition: a member that has
+         * meanwhile lost this host counts itself alone, skips this host's
+         * still slot and wins, and its new view may not be on the disk
+         * yet. A loss stands: a smaller membership would lose too. */
+        if (out->kind == SURVIVAL_SURVIVE && now_ms < in->quorum_unconfirmed_until_ms &&
+            !in->timing->unsafe.stale_partition)
+                verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_2_DISK,
+                            "wait: this host stood still; its membership %s is from before, "
+                            "until Corosync confirms it", core_view_format(&members, mv, sizeof(mv)));
         return 0;
 }

@@ -149,7 +149,8 @@ struct survival_inputs {
         /* This host handled nothing for longer than a token (a freeze, a
          * stalled loop): Corosync may re-form without it, and the quorate
          * membership it knew is from before. Until a membership arrives or
-         * this time passes, a quorate verdict is WAIT. The engine keeps it. */
+         * this time passes, a quorate verdict is WAIT, and so is a SURVIVE
+         * by rule 2. The engine keeps it. */
         uint64_t quorum_unconfirmed_until_ms;
         /* Set with it at the gap (at quorum_gap_ms), and kept past that
          * bound until Corosync's next membership, or until every other

@@ -473,7 +473,7 @@ static void test_a_gap_past_a_token_makes_the_old_quorum_wait(void **state) {
         f->now += node_timing(f->n)->token_ms + 1;
         tick(f);
         assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
-        assert_true(logged(f, "counts for no quorum until corosync confirms it"));
+        assert_true(logged(f, "counts for nothing until corosync confirms it"));
         membership(f, 2, ids, NH);
         assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
         /* Without a membership it ends by itself, four tokens on. */

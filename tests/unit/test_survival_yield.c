@@ -1,5 +1,6 @@
-/* Unit tests of the survival rule: when a slot advances, and the yield of
- * a host whose slot stood still (DESIGN.md, "Rule 2 gives one winner"). */
+/* Unit tests of the survival rule: when a slot advances, the yield of a
+ * host whose slot stood still, the membership from before a gap and a
+ * FENCING just read (DESIGN.md, "Rule 2 gives one winner"). */
 #include "tests/unit/survival_fixture.h"
 
 /* A new sequence number alone, same incarnation, is an advance: the slot
@@ -167,6 +168,103 @@ static void test_unsafe_no_yield_knob_never_yields(void **state) {
         assert_false(f.in.self_yields);
 }
 
+/* After a gap, a survival by rule 2 on the membership from before waits
+ * for Corosync; a loss stands. */
+static void test_rule_2_on_a_membership_from_before_waits(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 1);
+        fx_members(&f, VIEW(1, 3), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1, 3));
+        fx_publish(&f, 3, VIEW(1, 3));
+        f.peers[1].advanced_ms = NOW - f.t.disk_timeout_ms - 1;         /* h2 is long gone */
+        f.in.quorum_unconfirmed_until_ms = NOW + 1;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_int_equal(f.v.rule, SURVIVAL_RULE_2_DISK);
+        assert_string_equal(f.v.reason, "wait: this host stood still; its membership {1,3} is from before, "
+                                        "until Corosync confirms it");
+        f.in.quorum_unconfirmed_until_ms = NOW;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.in.quorum_unconfirmed_until_ms = NOW + 1;
+        f.t.unsafe.stale_partition = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+
+        /* A loss is not held off: {2,3} beats {1}. */
+        f.t.unsafe.stale_partition = false;
+        fx_members(&f, VIEW(1), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1));
+        fx_publish(&f, 2, VIEW(2, 3));
+        fx_publish(&f, 3, VIEW(2, 3));
+        f.peers[1].advanced_ms = NOW;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+}
+
+/* {1} against the quorate {2,3}, and h3 has just written FENCING: without
+ * it, {2} ties {1} and h1 would win by its lower id, but h2 has not read it
+ * yet and may still lead {2,3}. h1 waits a settle window from its read. */
+static void test_a_fencing_just_read_counts_only_after_a_settle_window(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 1);
+        fx_members(&f, VIEW(1), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1));
+        fx_publish(&f, 2, VIEW(2, 3));
+        fx_publish(&f, 3, VIEW(2, 3));
+        f.peers[2].state = DISK_SLOT_FENCING;
+        f.peers[2].fencing_seen = true;
+        f.peers[2].fencing_seen_ms = NOW - f.t.settle_ms + 1;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_int_equal(f.v.rule, SURVIVAL_RULE_2_DISK);
+        assert_string_equal(f.v.reason, "wait: partition {2,3} beats {1} until it reads the FENCING its members wrote");
+        f.peers[2].fencing_seen_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_string_equal(f.v.reason, "survive: no quorum, disk shows partition {1} beats {2} (tie, lowest node id)");
+        f.peers[2].fencing_seen_ms = NOW;
+        f.t.unsafe.hasty_fencing = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+
+        /* A host that loses anyway fences at once: h2 against {1} and h3. */
+        f.t.unsafe.hasty_fencing = false;
+        fx_init(&f, 3, 2);
+        fx_members(&f, VIEW(2), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1, 3));
+        fx_publish(&f, 2, VIEW(2));
+        fx_publish(&f, 3, VIEW(1, 3));
+        f.peers[2].state = DISK_SLOT_FENCING;
+        f.peers[2].fencing_seen = true;
+        f.peers[2].fencing_seen_ms = NOW;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+}
+
+/* {1,3} | {2,4}: h1 still publishes {1,2,4}, but the JOINING h3 names h1
+ * already. Seen from h2, h1's partition is {1,3}: a tie that h1 wins. */
+static void test_a_partition_counts_every_slot_that_names_its_publisher(void **state) {
+        struct fx f;
+
+        fx_init(&f, 4, 2);
+        fx_members(&f, VIEW(2, 4), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1, 2, 4));
+        fx_publish(&f, 2, VIEW(2, 4));
+        fx_publish(&f, 3, VIEW(1, 3));
+        fx_publish(&f, 4, VIEW(2, 4));
+        f.peers[2].state = DISK_SLOT_JOINING;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {1,3} beats {2,4} (tie, lowest node id)");
+        f.t.unsafe.lone_publisher = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_string_equal(f.v.reason, "survive: no quorum, disk shows partition {2,4} beats {1} (bigger)");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_a_new_seq_of_the_same_incarnation_is_an_advance),
@@ -178,6 +276,9 @@ int main(void) {
                 cmocka_unit_test(test_a_yielding_host_counts_a_yielding_partition),
                 cmocka_unit_test(test_a_partition_with_one_moving_slot_competes_as_before),
                 cmocka_unit_test(test_unsafe_no_yield_knob_never_yields),
+                cmocka_unit_test(test_rule_2_on_a_membership_from_before_waits),
+                cmocka_unit_test(test_a_fencing_just_read_counts_only_after_a_settle_window),
+                cmocka_unit_test(test_a_partition_counts_every_slot_that_names_its_publisher),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
