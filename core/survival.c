@@ -116,6 +116,7 @@ void survival_peer_observe_slot(struct core_peer *p, const struct disk_slot *s, 
         bool new_incarnation = !p->slot_seen || s->incarnation != p->incarnation;
 
         if (new_incarnation || s->seq != p->seq) {
+                p->advance_seen |= p->slot_seen;
                 if (!p->member && p->advanced_ms <= p->left_ms)
                         p->writing_since_ms = now_ms;
                 p->advanced_ms = now_ms;
@@ -261,6 +262,18 @@ static bool peer_fencing(const struct core_peer *p) {
 /* An unknown slot may be advancing: it counts as alive. */
 static bool peer_disk_alive(const struct core_peer *p, const struct core_timing *t, uint64_t now_ms) {
         return p->unknown || (p->slot_seen && age_ms(now_ms, p->advanced_ms) <= t->disk_timeout_ms);
+}
+
+/* Whether a published view, less this host's members, is still a strict
+ * majority of the configured hosts: a partition with quorum. */
+static bool view_quorate(const struct survival_inputs *in, const struct core_view *view,
+                         const struct core_view *members) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < in->n_peers; i++)
+                if (core_view_has(view, in->peers[i].id) && !core_view_has(members, in->peers[i].id))
+                        k++;
+        return 2 * k > in->n_peers;
 }
 
 uint32_t survival_master(const struct survival_inputs *in) {
@@ -552,8 +565,12 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                  * (the others wait; they never fence while joining). */
                 /* So does a host that yields: while its slot stood still, a
                  * joining host may have counted it out and taken the pool. */
+                /* And a joining host whose published view is quorate: its
+                 * partition takes the pool by rule 1 once this one has
+                 * fenced (see quorate_join_holder). */
                 bool competes = p->state == DISK_SLOT_ALIVE ||
-                                ((in->joining || in->self_yields) && p->state == DISK_SLOT_JOINING);
+                                ((in->joining || in->self_yields || view_quorate(in, &p->view, members)) &&
+                                 p->state == DISK_SLOT_JOINING);
                 if (p->id == in->self_id || core_view_has(members, p->id) || !peer_disk_alive(p, t, now_ms))
                         continue;
                 /* A joining host never takes the pool from a partition that
@@ -671,6 +688,20 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                             "lost: no quorum, disk shows partition %s beats %s (%s)", b, a, why);
 }
 
+/* A host outside the members that holds the pool by rule 2: its slot says
+ * ALIVE and is seen to advance (a slot read once may be a dead host's). */
+static const struct core_peer *quorate_join_holder(const struct survival_inputs *in, const struct core_view *members,
+                                                   uint64_t now_ms) {
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id != in->self_id && !core_view_has(members, p->id) && !p->unknown &&
+                    p->state == DISK_SLOT_ALIVE && p->advance_seen && peer_disk_alive(p, in->timing, now_ms))
+                        return p;
+        }
+        return NULL;
+}
+
 /* Whether the members that have not published FENCING are still a strict
  * majority of the configured hosts. */
 static bool majority_without_fencing(const struct survival_inputs *in, const struct core_view *members) {
@@ -726,6 +757,21 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
                 snprintf(out->reason + used, sizeof(out->reason) - used,
                          "; quorate only with members that wrote FENCING");
                 return 0;
+        }
+        if (in->quorate && in->joining && !in->timing->unsafe.quorate_join) {
+                /* Hosts that boot into a quorate partition while another
+                 * holds the pool by rule 2 (it won while they were down):
+                 * that one counts their JOINING slots, loses to them and
+                 * fences at its next read; until then it is still master. */
+                const struct core_peer *h = quorate_join_holder(in, &members, now_ms);
+
+                if (h) {
+                        verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
+                                    "joining: host %u holds the pool without quorum; the quorate partition %s "
+                                    "takes it once that host has fenced", h->id,
+                                    core_view_format(&members, mv, sizeof(mv)));
+                        return 0;
+                }
         }
         if (in->quorate) {
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_1_QUORUM,

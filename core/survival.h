@@ -74,6 +74,7 @@ struct core_peer {
         uint32_t flags;                 /* DISK_SLOT_QUORATE | TIEBREAK_OK | DISK_OK */
         uint64_t advanced_ms;           /* observer time its seq (or incarnation) last changed */
         uint64_t writing_since_ms;      /* first advance seen after it last left the membership */
+        bool advance_seen;              /* seen to advance at least once, not only read */
         bool fencing_seen;              /* FENCING read in this incarnation ... */
         uint64_t fencing_seen_ms;       /* ... first at this observer time */
         bool armed;                     /* its last slot publishes an armed watchdog */

@@ -29,6 +29,7 @@ enum ev_kind {
         EV_REBOOTFAIL,          /* hN's reboot() fails: it runs on until its watchdog fires */
         EV_NOWATCHDOG,          /* hN's next start finds no watchdog */
         EV_CLAIMDELAY,          /* hN's claim writes and collects take arg ms */
+        EV_CLAIMFAIL,           /* hN's next claim write fails, and lands a disk interval later */
 };
 
 /* READFAIL: writes land, reads fail (a path that fails only one way). */

@@ -168,6 +168,14 @@ void claims_write(struct world *w, struct host *h, const struct disk_claim *c, s
         f->deadline = w->now + w->timing.disk_interval_ms;
         f->n = n < MAXVM ? (int)n : MAXVM;
         memcpy(f->c, c, (size_t)f->n * sizeof(*c));
+        if (h->claimfail) {
+                /* An error at once whose outcome is unknown: the target
+                 * carries the write out a disk interval later. */
+                h->claimfail = false;
+                f->orphan = true;
+                f->due += w->timing.disk_interval_ms;
+                claims_done(w, h->id, h->incarnation, (struct node_claims_written){ .ok = false });
+        }
 }
 
 /* One write: lands once due on a working path (a path that hung holds it

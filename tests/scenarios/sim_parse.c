@@ -32,6 +32,7 @@ static const struct {
         { "overlap-claims", offsetof(struct core_unsafe_knobs, overlap_claims) },
         { "stale-collect", offsetof(struct core_unsafe_knobs, stale_collect) },
         { "single-collect", offsetof(struct core_unsafe_knobs, single_collect) },
+        { "quorate-join", offsetof(struct core_unsafe_knobs, quorate_join) },
         { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },
 };
 #define N_KNOBS (sizeof(knob_names) / sizeof(knob_names[0]))
@@ -286,6 +287,9 @@ static int parse_event_line(struct scenario *sc, const char *file, int ln, char 
                 e->kind = EV_CORRUPT;
                 e->host = hst;
                 e->arg = t[3][0] == 's' ? CORRUPT_SLOT : t[3][0] == 'c' ? CORRUPT_CLAIMS : CORRUPT_MAILBOX;
+        } else if (strcmp(t[1], "claimfail") == 0 && n == 3 && hst > 0) {
+                e->kind = EV_CLAIMFAIL;
+                e->host = hst;
         } else if ((strcmp(t[1], "repair") == 0 || strcmp(t[1], "rebootfail") == 0 ||
                     strcmp(t[1], "nowatchdog") == 0) && n == 3 && hst > 0) {
                 e->kind = t[1][0] == 'r' && t[1][2] == 'p' ? EV_REPAIR : t[1][0] == 'r' ? EV_REBOOTFAIL : EV_NOWATCHDOG;
@@ -414,6 +418,9 @@ void describe_event(struct event *e) {
                 break;
         case EV_NOWATCHDOG:
                 snprintf(e->text, sizeof(e->text), "nowatchdog %s", who);
+                break;
+        case EV_CLAIMFAIL:
+                snprintf(e->text, sizeof(e->text), "claimfail %s", who);
                 break;
         default:
                 snprintf(e->text, sizeof(e->text), "?");

@@ -583,6 +583,9 @@ static void apply_event(struct world *w, const struct event *e) {
                 case EV_NOWATCHDOG:
                         h->nowatchdog = true;
                         break;
+                case EV_CLAIMFAIL:
+                        h->claimfail = true;
+                        break;
                 case EV_ASSERT_RUNNING:
                 case EV_ASSERT_POWER:
                         break;

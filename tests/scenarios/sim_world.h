@@ -32,6 +32,7 @@ struct host {
         bool hung;
         uint64_t hung_since;
         bool rebootfail, nowatchdog;
+        bool claimfail;                 /* armed: the next claim write fails and lands later */
         uint64_t stall_for;             /* armed: stall after the next slot write */
         bool stalled;
         uint64_t stalled_until;

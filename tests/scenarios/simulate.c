@@ -194,6 +194,74 @@ static void add_ev(struct scenario *sc, uint64_t t, enum ev_kind k, int host, in
         describe_event(e);
 }
 
+/* Composite faults whose parts must fall within a narrow window of each
+ * other, where drawing them one by one would almost never line them up. */
+static void narrow_window(struct scenario *sc, uint64_t t, int h) {
+        uint64_t wd = sc->timeout_ms, iv = sc->timeout_ms / 10;
+        int n = sc->nhosts, a = 1 + h % n, b = 1 + a % n, c = 1 + b % n;
+        struct event *e;
+
+        switch (rng_below(5)) {
+        case 0: {       /* an owner dies; a restarter's claim write fails and lands a disk interval
+                         * later, amid its next collect, which is slow; another restarter, later
+                         * by its Corosync, claims in a lower block meanwhile */
+                int d = a > b ? a : b, m = a > b ? b : a;
+
+                add_ev(sc, t, EV_POWER, h, 0, 0);
+                add_ev(sc, t, EV_CLAIMFAIL, d, 0, 0);
+                add_ev(sc, t, EV_CLAIMDELAY, d, (int)(iv + TICK_MS * (1 + rng_below(iv / TICK_MS))), 0);
+                if (m != h) {
+                        sc->skew[d] = (int64_t)(TICK_MS * rng_below(iv / 2 / TICK_MS));
+                        sc->skew[m] = sc->skew[d] + (int64_t)(iv + TICK_MS * rng_below(iv / 2 / TICK_MS));
+                }
+                break;
+        }
+        case 1: {       /* two hosts die; a survivor's slot turns unreadable, and another stands
+                         * still for a few tokens: it resumes on the partition it had before */
+                uint64_t at = t + 5 * wd / 2 + TICK_MS * rng_below(wd / 2 / TICK_MS);
+
+                add_ev(sc, t, EV_POWER, h, 0, 0);
+                add_ev(sc, t, EV_POWER, a, 0, 0);
+                add_ev(sc, at, EV_CORRUPT, c, CORRUPT_SLOT, 0);
+                add_ev(sc, at + 2 * wd + TICK_MS * rng_below(wd / TICK_MS), EV_FREEZE, b, 0,
+                       wd / 2 + TICK_MS * rng_below(wd / 4 / TICK_MS));
+                break;
+        }
+        case 2:         /* a host is off while the others split, and boots into one half */
+                add_ev(sc, t, EV_POWER, h, 0, 0);
+                add_ev(sc, t + wd + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_PARTITION, 0, 0, 0);
+                e = &sc->ev[sc->nev - 1];
+                for (int k = 1; k <= n; k++)
+                        e->group[k] = k == h || k == a ? 1 : 2;
+                describe_event(e);
+                add_ev(sc, e->t + TICK_MS * rng_below(wd / 5 / TICK_MS), EV_POWER, h, 1, 0);
+                break;
+        case 3: {       /* two hosts die; a survivor holds the pool by rule 2; cut off from it,
+                         * the two boot into a partition of their own */
+                uint64_t at = t + 2 * wd + TICK_MS * rng_below(wd / TICK_MS);
+
+                add_ev(sc, t, EV_POWER, h, 0, 0);
+                add_ev(sc, t, EV_POWER, a, 0, 0);
+                add_ev(sc, at, EV_PARTITION, 0, 0, 0);
+                e = &sc->ev[sc->nev - 1];
+                for (int k = 1; k <= n; k++)
+                        e->group[k] = k == h || k == a ? 1 : 2;
+                describe_event(e);
+                add_ev(sc, at + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_POWER, h, 1, 0);
+                add_ev(sc, at + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_POWER, a, 1, 0);
+                break;
+        }
+        default:        /* with no tiebreak, the first host's network goes, then another's disk
+                         * reads fail: it fences, and the first host reads its FENCING before
+                         * the partition it left does */
+                sc->tiebreak = false;
+                add_ev(sc, t, EV_NET, 1, 0, 0);
+                add_ev(sc, t + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_DISK, 2 + (int)rng_below((uint64_t)n - 1),
+                       DISK_ACCESS_READFAIL, 0);
+                break;
+        }
+}
+
 /* One random fault sequence; returns the number of faults. */
 static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *knobs) {
         static const uint32_t timeouts[] = { 2000, 3000, 5000 };
@@ -361,18 +429,9 @@ static int random_scenario(struct scenario *sc, const struct core_unsafe_knobs *
                         add_ev(sc, t + 4 * wd + TICK_MS * rng_below(wd / TICK_MS), EV_POWER, b, 1, 0);
                         break;
                 }
-                case 26: {      /* an owner dies; a restarter's claim write fails and lands later, its
-                                 * collects are slow: its own orphan claim lands between their reads */
-                        uint64_t iv = sc->timeout_ms / 10;
-                        int d = 1 + h % sc->nhosts;
-                        uint64_t at = t + 2 * wd + TICK_MS * rng_below(wd / TICK_MS);
-
-                        add_ev(sc, t, EV_POWER, h, 0, 0);
-                        add_ev(sc, t, EV_CLAIMDELAY, d, (int)(iv * (1 + rng_below(3))), 0);
-                        add_ev(sc, at, EV_DISK, d, DISK_ACCESS_FAIL, 0);
-                        add_ev(sc, at + TICK_MS * (1 + rng_below(2 * iv / TICK_MS)), EV_DISK, d, DISK_ACCESS_OK, 0);
+                case 26:        /* several faults in one narrow window, one race each */
+                        narrow_window(sc, t, h);
                         break;
-                }
                 default:        /* a restart without a watchdog */
                         add_ev(sc, t, EV_NOWATCHDOG, h, 0, 0);
                         add_ev(sc, t, EV_POWER, h, 0, 0);

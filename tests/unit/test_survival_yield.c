@@ -265,6 +265,54 @@ static void test_a_partition_counts_every_slot_that_names_its_publisher(void **s
         assert_string_equal(f.v.reason, "survive: no quorum, disk shows partition {2,4} beats {1} (bigger)");
 }
 
+/* h1 and h2 boot into {1,2}, quorate, while h3 holds the pool by rule 2:
+ * they wait until h3 has fenced; a slot read once is no holder. */
+static void test_a_quorate_joiner_waits_for_a_holder_to_fence(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 1);
+        fx_members(&f, VIEW(1, 2), true, NOW - 5000);
+        f.in.joining = true;
+        fx_publish(&f, 3, VIEW(3));
+        f.peers[2].advance_seen = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_string_equal(f.v.reason, "joining: host 3 holds the pool without quorum; the quorate partition {1,2} "
+                                        "takes it once that host has fenced");
+        f.t.unsafe.quorate_join = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.t.unsafe.quorate_join = false;
+        f.peers[2].state = DISK_SLOT_FENCING;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_int_equal(f.v.rule, SURVIVAL_RULE_1_QUORUM);
+        f.peers[2].state = DISK_SLOT_ALIVE;
+        f.peers[2].advance_seen = false;       /* read once since boot: may be a dead host's */
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
+/* Seen from that holder: JOINING slots whose view is quorate compete, and
+ * win; a lone JOINING host does not. */
+static void test_a_holder_loses_to_joiners_with_a_quorate_view(void **state) {
+        struct fx f;
+
+        fx_init(&f, 3, 3);
+        fx_members(&f, VIEW(3), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1, 2));
+        fx_publish(&f, 2, VIEW(1, 2));
+        fx_publish(&f, 3, VIEW(3));
+        f.peers[0].state = f.peers[1].state = DISK_SLOT_JOINING;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_FENCE);
+        assert_string_equal(f.v.reason, "lost: no quorum, disk shows partition {1,2} beats {3} (bigger)");
+        fx_publish(&f, 1, VIEW(1));
+        f.peers[1].advanced_ms = NOW - 10000;  /* h2 is dead */
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_a_new_seq_of_the_same_incarnation_is_an_advance),
@@ -279,6 +327,8 @@ int main(void) {
                 cmocka_unit_test(test_rule_2_on_a_membership_from_before_waits),
                 cmocka_unit_test(test_a_fencing_just_read_counts_only_after_a_settle_window),
                 cmocka_unit_test(test_a_partition_counts_every_slot_that_names_its_publisher),
+                cmocka_unit_test(test_a_quorate_joiner_waits_for_a_holder_to_fence),
+                cmocka_unit_test(test_a_holder_loses_to_joiners_with_a_quorate_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
