@@ -688,15 +688,26 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                             "lost: no quorum, disk shows partition %s beats %s (%s)", b, a, why);
 }
 
-/* A host outside the members that holds the pool by rule 2: its slot says
- * ALIVE and is seen to advance (a slot read once may be a dead host's). */
+/* A host outside the members that may hold the pool by rule 2: its slot
+ * says ALIVE and is disk-alive. A slot not seen to advance counts until
+ * this host has read it for a disk timeout: it may be a dead host's, or
+ * the holder's, read only since this host's disk came back. None when a
+ * member is in the pool already (its ALIVE slot is seen to advance): the
+ * partition that holds the pool is this one. */
 static const struct core_peer *quorate_join_holder(const struct survival_inputs *in, const struct core_view *members,
                                                    uint64_t now_ms) {
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id != in->self_id && !core_view_has(members, p->id) && !p->unknown &&
+                if (p->id != in->self_id && core_view_has(members, p->id) && !p->unknown &&
                     p->state == DISK_SLOT_ALIVE && p->advance_seen && peer_disk_alive(p, in->timing, now_ms))
+                        return NULL;
+        }
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id != in->self_id && !core_view_has(members, p->id) && !p->unknown &&
+                    p->state == DISK_SLOT_ALIVE && peer_disk_alive(p, in->timing, now_ms))
                         return p;
         }
         return NULL;

@@ -195,7 +195,8 @@ static void add_ev(struct scenario *sc, uint64_t t, enum ev_kind k, int host, in
 }
 
 /* Composite faults whose parts must fall within a narrow window of each
- * other, where drawing them one by one would almost never line them up. */
+ * other, where drawing them one by one would almost never line them up.
+ * Each ends within three timeouts of t, before the final heal. */
 static void narrow_window(struct scenario *sc, uint64_t t, int h) {
         uint64_t wd = sc->timeout_ms, iv = sc->timeout_ms / 10;
         int n = sc->nhosts, a = 1 + h % n, b = 1 + a % n, c = 1 + b % n;
@@ -218,12 +219,12 @@ static void narrow_window(struct scenario *sc, uint64_t t, int h) {
         }
         case 1: {       /* two hosts die; a survivor's slot turns unreadable, and another stands
                          * still for a few tokens: it resumes on the partition it had before */
-                uint64_t at = t + 5 * wd / 2 + TICK_MS * rng_below(wd / 2 / TICK_MS);
+                uint64_t at = t + wd + TICK_MS * rng_below(wd / 2 / TICK_MS);
 
                 add_ev(sc, t, EV_POWER, h, 0, 0);
                 add_ev(sc, t, EV_POWER, a, 0, 0);
                 add_ev(sc, at, EV_CORRUPT, c, CORRUPT_SLOT, 0);
-                add_ev(sc, at + 2 * wd + TICK_MS * rng_below(wd / TICK_MS), EV_FREEZE, b, 0,
+                add_ev(sc, at + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_FREEZE, b, 0,
                        wd / 2 + TICK_MS * rng_below(wd / 4 / TICK_MS));
                 break;
         }
@@ -238,7 +239,7 @@ static void narrow_window(struct scenario *sc, uint64_t t, int h) {
                 break;
         case 3: {       /* two hosts die; a survivor holds the pool by rule 2; cut off from it,
                          * the two boot into a partition of their own */
-                uint64_t at = t + 2 * wd + TICK_MS * rng_below(wd / TICK_MS);
+                uint64_t at = t + wd / 2 + TICK_MS * rng_below(wd / 2 / TICK_MS);
 
                 add_ev(sc, t, EV_POWER, h, 0, 0);
                 add_ev(sc, t, EV_POWER, a, 0, 0);
