@@ -194,6 +194,18 @@ static void add_ev(struct scenario *sc, uint64_t t, enum ev_kind k, int host, in
         describe_event(e);
 }
 
+/* A partition at t: x and y on one side, every other host on the other. */
+static struct event *add_split(struct scenario *sc, uint64_t t, int x, int y) {
+        struct event *e;
+
+        add_ev(sc, t, EV_PARTITION, 0, 0, 0);
+        e = &sc->ev[sc->nev - 1];
+        for (int k = 1; k <= sc->nhosts; k++)
+                e->group[k] = k == x || k == y ? 1 : 2;
+        describe_event(e);
+        return e;
+}
+
 /* Composite faults whose parts must fall within a narrow window of each
  * other, where drawing them one by one would almost never line them up.
  * Each ends within three timeouts of t, before the final heal. */
@@ -230,11 +242,7 @@ static void narrow_window(struct scenario *sc, uint64_t t, int h) {
         }
         case 2:         /* a host is off while the others split, and boots into one half */
                 add_ev(sc, t, EV_POWER, h, 0, 0);
-                add_ev(sc, t + wd + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_PARTITION, 0, 0, 0);
-                e = &sc->ev[sc->nev - 1];
-                for (int k = 1; k <= n; k++)
-                        e->group[k] = k == h || k == a ? 1 : 2;
-                describe_event(e);
+                e = add_split(sc, t + wd + TICK_MS * rng_below(wd / 2 / TICK_MS), h, a);
                 add_ev(sc, e->t + TICK_MS * rng_below(wd / 5 / TICK_MS), EV_POWER, h, 1, 0);
                 break;
         case 3: {       /* two hosts die; a survivor holds the pool by rule 2; cut off from it,
@@ -243,11 +251,7 @@ static void narrow_window(struct scenario *sc, uint64_t t, int h) {
 
                 add_ev(sc, t, EV_POWER, h, 0, 0);
                 add_ev(sc, t, EV_POWER, a, 0, 0);
-                add_ev(sc, at, EV_PARTITION, 0, 0, 0);
-                e = &sc->ev[sc->nev - 1];
-                for (int k = 1; k <= n; k++)
-                        e->group[k] = k == h || k == a ? 1 : 2;
-                describe_event(e);
+                add_split(sc, at, h, a);
                 add_ev(sc, at + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_POWER, h, 1, 0);
                 add_ev(sc, at + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_POWER, a, 1, 0);
                 break;
