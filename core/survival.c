@@ -696,21 +696,20 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
  * partition that holds the pool is this one. */
 static const struct core_peer *quorate_join_holder(const struct survival_inputs *in, const struct core_view *members,
                                                    uint64_t now_ms) {
+        const struct core_peer *holder = NULL;
+
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id != in->self_id && core_view_has(members, p->id) && !p->unknown &&
-                    p->state == DISK_SLOT_ALIVE && p->advance_seen && peer_disk_alive(p, in->timing, now_ms))
+                if (p->id == in->self_id || p->unknown || p->state != DISK_SLOT_ALIVE ||
+                    !peer_disk_alive(p, in->timing, now_ms))
+                        continue;
+                if (!core_view_has(members, p->id))
+                        holder = holder ? holder : p;
+                else if (p->advance_seen)
                         return NULL;
         }
-        for (size_t i = 0; i < in->n_peers; i++) {
-                const struct core_peer *p = &in->peers[i];
-
-                if (p->id != in->self_id && !core_view_has(members, p->id) && !p->unknown &&
-                    p->state == DISK_SLOT_ALIVE && peer_disk_alive(p, in->timing, now_ms))
-                        return p;
-        }
-        return NULL;
+        return holder;
 }
 
 /* Whether the members that have not published FENCING are still a strict
