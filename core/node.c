@@ -8,6 +8,7 @@
  * sent a moment ago), and the evidence's age is checked here, against the
  * event's own time, not against when the shell got round to handling it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,6 +164,23 @@ const char *node_host_name(const struct node *n, uint32_t id, char buf[NODE_NAME
         return buf;
 }
 
+
+/* Whether two reasons say the same but for their numbers: a joining host
+ * logs a WAIT whose cause changed, not every new count of milliseconds. */
+static bool same_shape(const char *a, const char *b) {
+        while (*a && *b) {
+                if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+                        while (isdigit((unsigned char)*a))
+                                a++;
+                        while (isdigit((unsigned char)*b))
+                                b++;
+                        continue;
+                }
+                if (*a++ != *b++)
+                        return false;
+        }
+        return *a == *b;
+}
 void node_decide(struct node *n, uint64_t now_ms) {
         struct survival_verdict v;
         char name[NODE_NAME_MAX];
@@ -182,7 +200,8 @@ void node_decide(struct node *n, uint64_t now_ms) {
         survival_note_verdict(&n->in, &v, now_ms);
         if (was_yielding && !n->in.self_yields)
                 node_log(n, LOG_NOTICE_, "this host's slot moves again in a quorate partition: it no longer yields");
-        if (!n->have_verdict || v.kind != n->verdict.kind || v.rule != n->verdict.rule) {
+        if (!n->have_verdict || v.kind != n->verdict.kind || v.rule != n->verdict.rule ||
+            (v.rule == SURVIVAL_RULE_JOIN && !same_shape(v.reason, n->verdict.reason))) {
                 if (v.rule == SURVIVAL_RULE_JOIN)
                         node_log(n, v.kind == SURVIVAL_FENCE ? LOG_CRIT_ : LOG_NOTICE_, "verdict %s: %s",
                                  survival_kind_name(v.kind), v.reason);
@@ -252,7 +271,7 @@ static void on_slot_written(struct node *n, const struct node_event *ev, uint64_
         if (!yielded)
                 log_yield(n, done - before);
         if (ok)
-                n->in.published_tiebreak_ok = ev->u.slot_written.written.flags & DISK_SLOT_TIEBREAK_OK;
+                survival_observe_published(&n->in, &ev->u.slot_written.written, done);
         node_decide(n, now_ms);
         if (!ok || n->fencing || !n->have_verdict || !survival_may_feed(&n->verdict, true))
                 return;

@@ -203,6 +203,21 @@ void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool o
         }
 }
 
+void survival_observe_published(struct survival_inputs *in, const struct disk_slot *written, uint64_t done_ms) {
+        struct core_view v;
+        bool quorate = written->flags & DISK_SLOT_QUORATE;
+
+        memcpy(v.bits, written->view, DISK_VIEW_BYTES);
+        in->published_tiebreak_ok = written->flags & DISK_SLOT_TIEBREAK_OK;
+        if (in->published_state == written->state && in->published_quorate == quorate &&
+            core_view_equal(&in->published_view, &v))
+                return;
+        in->published_view = v;
+        in->published_state = written->state;
+        in->published_quorate = quorate;
+        in->published_since_ms = done_ms;
+}
+
 static bool slot_still(const struct survival_inputs *in, uint64_t now_ms) {
         return in->write_ok_seen && age_ms(now_ms, in->last_write_ok_ms) > in->timing->yield_gap_ms;
 }
@@ -693,7 +708,22 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
  * this host has read it for a disk timeout: it may be a dead host's, or
  * the holder's, read only since this host's disk came back. None when a
  * member is in the pool already (its ALIVE slot is seen to advance): the
- * partition that holds the pool is this one. */
+ * partition that holds the pool is this one.
+ *
+ * A slot that cannot be read may be the holder's too (unreadable is not
+ * silent), but may also stay so after its host died. It counts until this
+ * host's slot has shown a JOINING quorate view of these members for a disk
+ * timeout and the S2 wait: a holder that reads it fences; one whose reads
+ * fail loses its disk within the disk timeout and fences by rule 4; either
+ * way its watchdog has fired by then. */
+static bool unknown_may_hold(const struct survival_inputs *in, const struct core_view *members, uint64_t now_ms) {
+        const struct core_timing *t = in->timing;
+
+        return in->published_state != DISK_SLOT_JOINING || !in->published_quorate ||
+               !core_view_equal(&in->published_view, members) ||
+               age_ms(now_ms, in->published_since_ms) < (uint64_t)t->disk_timeout_ms + core_timing_s2_wait_ms(t);
+}
+
 static const struct core_peer *quorate_join_holder(const struct survival_inputs *in, const struct core_view *members,
                                                    uint64_t now_ms) {
         const struct core_peer *holder = NULL;
@@ -701,12 +731,12 @@ static const struct core_peer *quorate_join_holder(const struct survival_inputs 
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id == in->self_id || p->unknown || p->state != DISK_SLOT_ALIVE ||
-                    !peer_disk_alive(p, in->timing, now_ms))
+                if (p->id == in->self_id || !peer_disk_alive(p, in->timing, now_ms) ||
+                    (p->unknown ? !unknown_may_hold(in, members, now_ms) : p->state != DISK_SLOT_ALIVE))
                         continue;
                 if (!core_view_has(members, p->id))
                         holder = holder ? holder : p;
-                else if (p->advance_seen)
+                else if (!p->unknown && p->advance_seen)
                         return NULL;
         }
         return holder;
@@ -775,13 +805,18 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
                  * fences at its next read; until then it is still master. */
                 const struct core_peer *h = quorate_join_holder(in, &members, now_ms);
 
-                if (h) {
+                if (h && h->unknown)
+                        verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
+                                    "joining: host %u has an unreadable slot (%s) and may hold the pool without "
+                                    "quorum; the quorate partition %s takes it once that host must have fenced",
+                                    h->id, h->unknown_why, core_view_format(&members, mv, sizeof(mv)));
+                else if (h)
                         verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_JOIN,
                                     "joining: host %u holds the pool without quorum; the quorate partition %s "
                                     "takes it once that host has fenced", h->id,
                                     core_view_format(&members, mv, sizeof(mv)));
+                if (h)
                         return 0;
-                }
         }
         if (in->quorate) {
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_1_QUORUM,

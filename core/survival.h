@@ -139,6 +139,13 @@ struct survival_inputs {
 
         bool tiebreak_ok;               /* this host reaches its tiebreak target (published next write) */
         bool published_tiebreak_ok;     /* what this host's last completed slot write said: rule 2 reads this */
+        /* What this host's completed slot writes show a reader, and since
+         * when (the completion of the first write that showed it): state,
+         * view and the QUORATE flag. Kept by survival_observe_published(). */
+        struct core_view published_view;
+        enum disk_slot_state published_state;
+        bool published_quorate;
+        uint64_t published_since_ms;
         bool joining;                   /* not yet SURVIVE since this daemon started */
         bool self_unarmed;              /* in emergency mode or without a watchdog: never master */
         /* This host's slot stood still for yield_gap (its loop stalled, its
@@ -189,6 +196,10 @@ enum survival_io {
  * and for the takeover's read freshness. now_ms is the completion (or
  * deadline) time. */
 void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool ok, uint64_t now_ms);
+
+/* After a slot write of this host completes: records what a reader now
+ * sees of it (published_*), and since when. */
+void survival_observe_published(struct survival_inputs *in, const struct disk_slot *written, uint64_t done_ms);
 
 /* On a Corosync configuration change: records the membership, quorum and
  * installation time, and each peer's member flag and departure time. */

@@ -297,6 +297,50 @@ static void test_a_quorate_joiner_waits_for_a_holder_to_fence(void **state) {
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
 }
 
+/* The same, but h3's slot cannot be read: it may be the holder's. They
+ * wait until their own slot has shown {1,2}, JOINING and quorate, for a
+ * disk timeout and the S2 wait: a holder has fenced by then. */
+static void test_a_quorate_joiner_waits_out_an_unreadable_slot(void **state) {
+        struct fx f;
+        struct disk_slot mine = { .host_id = 1, .state = DISK_SLOT_JOINING, .flags = DISK_SLOT_QUORATE };
+        struct core_view both = VIEW(1, 2);
+        uint64_t bound;
+
+        fx_init(&f, 3, 1);
+        fx_members(&f, both, true, NOW - 5000);
+        f.in.joining = true;
+        fx_publish(&f, 3, VIEW(3));
+        survival_peer_observe_unknown(&f.peers[2], &f.t, "bad checksum");
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_string_equal(f.v.reason, "joining: host 3 has an unreadable slot (bad checksum) and may hold the pool "
+                                        "without quorum; the quorate partition {1,2} takes it once that host must "
+                                        "have fenced");
+        memcpy(mine.view, both.bits, DISK_VIEW_BYTES);
+        bound = f.t.disk_timeout_ms + core_timing_s2_wait_ms(&f.t);
+        survival_observe_published(&f.in, &mine, NOW - bound + 1);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        survival_observe_published(&f.in, &mine, NOW - bound);  /* the same slot: it counts from the first */
+        assert_int_equal(f.in.published_since_ms, NOW - bound + 1);
+        f.in.published_since_ms = NOW - bound;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        /* A slot that shows no quorum, or another view, counts anew. */
+        mine.flags = 0;
+        survival_observe_published(&f.in, &mine, NOW);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        mine.flags = DISK_SLOT_QUORATE;
+        mine.view[0] = 0;
+        survival_observe_published(&f.in, &mine, NOW - bound);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        f.t.unsafe.quorate_join = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
 /* Seen from that holder: JOINING slots whose view is quorate compete, and
  * win; a lone JOINING host does not. */
 static void test_a_holder_loses_to_joiners_with_a_quorate_view(void **state) {
@@ -332,6 +376,7 @@ int main(void) {
                 cmocka_unit_test(test_a_fencing_just_read_counts_only_after_a_settle_window),
                 cmocka_unit_test(test_a_partition_counts_every_slot_that_names_its_publisher),
                 cmocka_unit_test(test_a_quorate_joiner_waits_for_a_holder_to_fence),
+                cmocka_unit_test(test_a_quorate_joiner_waits_out_an_unreadable_slot),
                 cmocka_unit_test(test_a_holder_loses_to_joiners_with_a_quorate_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
