@@ -33,6 +33,7 @@ static const struct {
         { "stale-collect", offsetof(struct core_unsafe_knobs, stale_collect) },
         { "single-collect", offsetof(struct core_unsafe_knobs, single_collect) },
         { "quorate-join", offsetof(struct core_unsafe_knobs, quorate_join) },
+        { "young-joiner", offsetof(struct core_unsafe_knobs, young_joiner) },
         { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },
 };
 #define N_KNOBS (sizeof(knob_names) / sizeof(knob_names[0]))

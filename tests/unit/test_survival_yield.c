@@ -341,6 +341,41 @@ static void test_a_quorate_joiner_waits_out_an_unreadable_slot(void **state) {
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
 }
 
+/* {1,4} ties {2,3} and wins by the lowest node id, but h4 is joining and
+ * h1's slot has not shown it with h1 for a settle window: h2 may have
+ * decided a moment ago on h1 alone. h1 waits until it has. */
+static void test_a_joining_member_counts_once_the_disk_shows_it(void **state) {
+        struct fx f;
+        struct disk_slot mine = { .host_id = 1, .state = DISK_SLOT_ALIVE };
+        struct core_view ours = VIEW(1, 4);
+
+        fx_init(&f, 4, 1);
+        fx_members(&f, ours, false, NOW - 5000);
+        fx_publish(&f, 2, VIEW(2, 3));
+        fx_publish(&f, 3, VIEW(2, 3));
+        fx_publish(&f, 4, VIEW(4));
+        f.peers[3].state = DISK_SLOT_JOINING;
+        memcpy(mine.view, ours.bits, DISK_VIEW_BYTES);
+        survival_observe_published(&f.in, &mine, NOW - f.t.settle_ms + 1);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_string_equal(f.v.reason, "wait: {1,4} beats {2,3} only with joining {4}, until the disk has shown "
+                                        "{4} with this host for a settle window");
+        f.t.unsafe.young_joiner = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.t.unsafe.young_joiner = false;
+        f.in.published_since_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_string_equal(f.v.reason, "survive: no quorum, disk shows partition {1,4} beats {2,3} (tie, lowest node id)");
+        /* A win without the joiner does not wait. */
+        f.in.published_since_ms = NOW;
+        f.peers[2].state = DISK_SLOT_FENCING;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
 /* Seen from that holder: JOINING slots whose view is quorate compete, and
  * win; a lone JOINING host does not. */
 static void test_a_holder_loses_to_joiners_with_a_quorate_view(void **state) {
@@ -377,6 +412,7 @@ int main(void) {
                 cmocka_unit_test(test_a_partition_counts_every_slot_that_names_its_publisher),
                 cmocka_unit_test(test_a_quorate_joiner_waits_for_a_holder_to_fence),
                 cmocka_unit_test(test_a_quorate_joiner_waits_out_an_unreadable_slot),
+                cmocka_unit_test(test_a_joining_member_counts_once_the_disk_shows_it),
                 cmocka_unit_test(test_a_holder_loses_to_joiners_with_a_quorate_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
