@@ -273,29 +273,27 @@ static void decide_without_disk(const struct survival_inputs *in, const struct c
         }
 }
 
-/* Whether this partition beats `best` only by members that are joining and
- * that the disk has not shown with this host for a settle window (in this
- * host's published view): another partition counts them with this one
- * only once its view, or theirs, names them together, and it may have
- * decided a moment ago without them, still acting as master until its
- * next read. A reader that survives has read within two disk intervals,
- * which is the settle window. */
-static bool wins_only_by_young_joiners(const struct survival_inputs *in, const struct core_view *members,
+/* Whether this partition beats `best` only by members that the disk has
+ * not shown with this host for a settle window (this host's slot has not
+ * named them that long): another partition counts them with this one only
+ * once a view on the disk names them together, and it may have decided a
+ * moment ago without them, still acting as master until its next read. A
+ * joining host that Corosync has just made a member is one; so is a host
+ * that has just joined this partition from another. A reader that
+ * survives has read within two disk intervals, which is the settle window. */
+static bool wins_only_by_young_members(const struct survival_inputs *in, const struct core_view *members,
                                        const struct partition_score *best, uint64_t now_ms, char *young,
                                        size_t size) {
         struct core_view old = *members, added;
         struct partition_score s;
         const char *why;
-        bool shown = age_ms(now_ms, in->published_since_ms) >= in->timing->settle_ms;
 
         memset(&added, 0, sizeof(added));
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id == in->self_id || !core_view_has(members, p->id) || p->unknown ||
-                    (p->slot_seen && p->state != DISK_SLOT_JOINING))
-                        continue;
-                if (shown && core_view_has(&in->published_view, p->id))
+                if (p->id == in->self_id || !core_view_has(members, p->id) ||
+                    (p->shown_since_ms && age_ms(now_ms, p->shown_since_ms) >= in->timing->settle_ms))
                         continue;
                 core_view_del(&old, p->id);
                 core_view_add(&added, p->id);
@@ -480,10 +478,10 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                                     b, a);
                 return;
         }
-        if (compare_partitions(&mine, &best, &why) > 0 && !in->joining && !t->unsafe.young_joiner &&
-            wins_only_by_young_joiners(in, members, &best, now_ms, c, sizeof(c)))
+        if (compare_partitions(&mine, &best, &why) > 0 && !in->joining && !t->unsafe.young_member &&
+            wins_only_by_young_members(in, members, &best, now_ms, c, sizeof(c)))
                 verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_2_DISK,
-                            "wait: %s beats %s only with joining %s, until the disk has shown %s with this host "
+                            "wait: %s beats %s only with %s, until the disk has shown %s with this host "
                             "for a settle window", a, b, c, c);
         else if (compare_partitions(&mine, &best, &why) > 0)
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_2_DISK,
@@ -494,6 +492,17 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         else
                 verdict_set(out, SURVIVAL_FENCE, SURVIVAL_RULE_2_DISK,
                             "lost: no quorum, disk shows partition %s beats %s (%s)", b, a, why);
+}
+
+/* This host's own slot, as it last read it back, decodes and shows what
+ * its last completed write published: another host can read it too. A
+ * slot that reads back unreadable shows nothing to anyone. */
+static bool own_slot_reads_as_published(const struct survival_inputs *in) {
+        const struct core_peer *self = survival_peer_find_const(in->peers, in->n_peers, in->self_id);
+
+        return self && self->slot_seen && !self->unknown && self->state == in->published_state &&
+               core_view_equal(&self->view, &in->published_view) &&
+               !(self->flags & DISK_SLOT_QUORATE) == !in->published_quorate;
 }
 
 /* A host outside the members that may hold the pool by rule 2: its slot
@@ -512,7 +521,7 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
 static bool unknown_may_hold(const struct survival_inputs *in, const struct core_view *members, uint64_t now_ms) {
         const struct core_timing *t = in->timing;
 
-        return in->published_state != DISK_SLOT_JOINING || !in->published_quorate ||
+        return !own_slot_reads_as_published(in) || in->published_state != DISK_SLOT_JOINING || !in->published_quorate ||
                !core_view_equal(&in->published_view, members) ||
                age_ms(now_ms, in->published_since_ms) < (uint64_t)t->disk_timeout_ms + core_timing_s2_wait_ms(t);
 }
@@ -533,6 +542,32 @@ static const struct core_peer *quorate_join_holder(const struct survival_inputs 
                         return NULL;
         }
         return holder;
+}
+
+/* A host outside the members whose slot says it may hold the pool by rule
+ * 2: ALIVE without the QUORATE flag and advancing (not a stale publisher),
+ * or unreadable. */
+static const struct core_peer *rule2_holder_beside(const struct survival_inputs *in,
+                                                   const struct core_view *members, uint64_t now_ms) {
+        for (size_t i = 0; i < in->n_peers; i++) {
+                const struct core_peer *p = &in->peers[i];
+
+                if (p->id == in->self_id || core_view_has(members, p->id))
+                        continue;
+                if (p->unknown || (p->slot_seen && p->state == DISK_SLOT_ALIVE && !(p->flags & DISK_SLOT_QUORATE) &&
+                                   age_ms(now_ms, p->advanced_ms) <= in->timing->settle_ms))
+                        return p;
+        }
+        return NULL;
+}
+
+/* This host's slot has shown these members, quorate, for a settle window,
+ * and reads back so: a host that survives by rule 2 has read within that
+ * window, and a reader of this view loses to it. */
+static bool quorate_view_shown(const struct survival_inputs *in, const struct core_view *members,
+                               uint64_t now_ms) {
+        return own_slot_reads_as_published(in) && in->published_quorate && core_view_equal(&in->published_view, members) &&
+               age_ms(now_ms, in->published_since_ms) >= in->timing->settle_ms;
 }
 
 /* Whether the members that have not published FENCING are still a strict
@@ -610,6 +645,23 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
                                     core_view_format(&members, mv, sizeof(mv)));
                 if (h)
                         return 0;
+        }
+        if (in->quorate && !in->timing->unsafe.hasty_quorum && !(in->joining && in->timing->unsafe.quorate_join)) {
+                /* The same for a partition that has just become quorate or
+                 * changed: a host outside it may have taken the pool by rule
+                 * 2 while this one's view was from before. It fences once it
+                 * reads this partition's quorate view. (A joining host waits
+                 * so too when a member is in the pool already; knob
+                 * quorate-join switches off a joining host's waits whole.) */
+                const struct core_peer *h = rule2_holder_beside(in, &members, now_ms);
+
+                if (h && !quorate_view_shown(in, &members, now_ms)) {
+                        verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_1_QUORUM,
+                                    "wait: host %u may hold the pool without quorum; it fences once it reads "
+                                    "this quorate partition %s, which the disk is to show for a settle window",
+                                    h->id, core_view_format(&members, mv, sizeof(mv)));
+                        return 0;
+                }
         }
         if (in->quorate) {
                 verdict_set(out, SURVIVAL_SURVIVE, SURVIVAL_RULE_1_QUORUM,

@@ -80,6 +80,9 @@ struct core_peer {
         bool armed;                     /* its last slot publishes an armed watchdog */
         bool unknown;                   /* its last slot read could not be decoded: unknown, not silent */
         char unknown_why[96];
+        /* Since when this host's completed slot writes have named it in
+         * their view without a break (0: the last one did not). */
+        uint64_t shown_since_ms;
 
         /* Network. */
         bool member;                    /* in this host's current membership */

@@ -187,6 +187,14 @@ void survival_observe_published(struct survival_inputs *in, const struct disk_sl
 
         memcpy(v.bits, written->view, DISK_VIEW_BYTES);
         in->published_tiebreak_ok = written->flags & DISK_SLOT_TIEBREAK_OK;
+        for (size_t i = 0; i < in->n_peers; i++) {
+                struct core_peer *p = &in->peers[i];
+
+                if (!core_view_has(&v, p->id))
+                        p->shown_since_ms = 0;
+                else if (!p->shown_since_ms)
+                        p->shown_since_ms = done_ms ? done_ms : 1;
+        }
         if (in->published_state == written->state && in->published_quorate == quorate &&
             core_view_equal(&in->published_view, &v))
                 return;

@@ -40,8 +40,8 @@ grep '^random:' "$split"
 rm -f "$out" "$split"
 for knob in no-margin no-fresh-ack,stale-quorum no-claims stale-feed unknown-as-silent unarmed-owner \
     hasty-join blind-watch unknown-master no-yield mutual-yield stale-quorum stale-yield fencing-quorum \
-    overlap-claims split-masters,single-collect stale-partition hasty-fencing lone-publisher,young-joiner \
-    quorate-join young-joiner; do
+    overlap-claims split-masters,single-collect stale-partition hasty-fencing lone-publisher,young-member \
+    quorate-join,hasty-quorum young-member hasty-quorum; do
     found=0
     args=()
     for k in ${knob//,/ }; do args+=(--knob "$k"); done

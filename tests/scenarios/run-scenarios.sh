@@ -68,7 +68,9 @@ for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 500" "stale-fe
     "stale-partition 3 400" "quorate-join 3 300" "hasty-fencing 2 900"; do
     set -- $spec
     n=$((n + 1))
-    out=$("$sim" --random --knob "$1" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)
+    knobs=()
+    for k in ${1//,/ }; do knobs+=(--knob "$k"); done
+    out=$("$sim" --random "${knobs[@]}" --seed "$2" --sequences "$3" --seconds 300 --expect-violation 2>&1)
     rc=$?
     line=$(printf '%s\n' "$out" | grep '^random: seed' | tail -1)
     if [ "$rc" -eq 0 ]; then

@@ -33,7 +33,8 @@ static const struct {
         { "stale-collect", offsetof(struct core_unsafe_knobs, stale_collect) },
         { "single-collect", offsetof(struct core_unsafe_knobs, single_collect) },
         { "quorate-join", offsetof(struct core_unsafe_knobs, quorate_join) },
-        { "young-joiner", offsetof(struct core_unsafe_knobs, young_joiner) },
+        { "young-member", offsetof(struct core_unsafe_knobs, young_member) },
+        { "hasty-quorum", offsetof(struct core_unsafe_knobs, hasty_quorum) },
         { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },
 };
 #define N_KNOBS (sizeof(knob_names) / sizeof(knob_names[0]))

@@ -54,6 +54,7 @@ static inline void fx_init(struct fx *f, unsigned n, unsigned self) {
                 p->ack_seen = true;
                 p->ack_ms = NOW;
                 p->armed = true;
+                p->shown_since_ms = 1;          /* this host's slots name it since long ago */
         }
         f->in.timing = &f->t;
         f->in.self_id = self;
@@ -62,14 +63,35 @@ static inline void fx_init(struct fx *f, unsigned n, unsigned self) {
         f->in.members = all;
         f->in.quorate = true;
         f->in.membership_since_ms = 0;
+        f->in.published_view = all;
+        f->in.published_state = DISK_SLOT_ALIVE;
+        f->in.published_quorate = true;
+        f->in.published_since_ms = 1;
+        f->peers[self - 1].flags = DISK_SLOT_QUORATE;
         survival_observe_io(&f->in, SURVIVAL_IO_READ, true, NOW);
         survival_observe_io(&f->in, SURVIVAL_IO_WRITE, true, NOW);
         f->in.reading_since_ms = 0;     /* reads have worked since long ago */
 }
 
-/* Membership changes to `members` (quorate or not) at time `at`. */
+/* This host's slot write w completed at `at`, and its read back shows it. */
+static inline void fx_show(struct fx *f, const struct disk_slot *w, uint64_t at) {
+        struct core_peer *self = &f->peers[f->in.self_id - 1];
+
+        survival_observe_published(&f->in, w, at);
+        self->state = w->state;
+        memcpy(self->view.bits, w->view, DISK_VIEW_BYTES);
+        self->flags = w->flags;
+}
+
+/* Membership changes to `members` (quorate or not) at time `at`, and this
+ * host's slot shows it from then on. */
 static inline void fx_members(struct fx *f, struct core_view members, bool quorate, uint64_t at) {
+        struct disk_slot shown = { .host_id = f->in.self_id, .state = DISK_SLOT_ALIVE,
+                                   .flags = quorate ? DISK_SLOT_QUORATE : 0 };
+
         survival_observe_membership(&f->in, &members, 2, quorate, at);
+        memcpy(shown.view, members.bits, DISK_VIEW_BYTES);
+        fx_show(f, &shown, at);
 }
 
 static inline void fx_publish(struct fx *f, unsigned id, struct core_view view) {

@@ -316,62 +316,127 @@ static void test_a_quorate_joiner_waits_out_an_unreadable_slot(void **state) {
         assert_string_equal(f.v.reason, "joining: host 3 has an unreadable slot (bad checksum) and may hold the pool "
                                         "without quorum; the quorate partition {1,2} takes it once that host must "
                                         "have fenced");
+        f.t.unsafe.quorate_join = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.t.unsafe.quorate_join = false;
         memcpy(mine.view, both.bits, DISK_VIEW_BYTES);
         bound = f.t.disk_timeout_ms + core_timing_s2_wait_ms(&f.t);
-        survival_observe_published(&f.in, &mine, NOW - bound + 1);
+        fx_show(&f, &mine, NOW - bound + 1);
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_WAIT);
-        survival_observe_published(&f.in, &mine, NOW - bound);  /* the same slot: it counts from the first */
+        fx_show(&f, &mine, NOW - bound);  /* the same slot: it counts from the first */
         assert_int_equal(f.in.published_since_ms, NOW - bound + 1);
         f.in.published_since_ms = NOW - bound;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
         /* A slot that shows no quorum, or another view, counts anew. */
         mine.flags = 0;
-        survival_observe_published(&f.in, &mine, NOW);
+        fx_show(&f, &mine, NOW);
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_WAIT);
         mine.flags = DISK_SLOT_QUORATE;
         mine.view[0] = 0;
-        survival_observe_published(&f.in, &mine, NOW - bound);
+        fx_show(&f, &mine, NOW - bound);
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_WAIT);
-        f.t.unsafe.quorate_join = true;
-        decide(&f);
-        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
 }
 
-/* {1,4} ties {2,3} and wins by the lowest node id, but h4 is joining and
- * h1's slot has not shown it with h1 for a settle window: h2 may have
+/* {1,4} ties {2,3} and wins by the lowest node id, but h4 has just
+ * joined and h1's slot has not named it for a settle window: h2 may have
  * decided a moment ago on h1 alone. h1 waits until it has. */
-static void test_a_joining_member_counts_once_the_disk_shows_it(void **state) {
+static void test_a_member_counts_once_the_disk_shows_it(void **state) {
         struct fx f;
-        struct disk_slot mine = { .host_id = 1, .state = DISK_SLOT_ALIVE };
-        struct core_view ours = VIEW(1, 4);
 
         fx_init(&f, 4, 1);
-        fx_members(&f, ours, false, NOW - 5000);
+        fx_members(&f, VIEW(1, 4), false, NOW - 5000);
         fx_publish(&f, 2, VIEW(2, 3));
         fx_publish(&f, 3, VIEW(2, 3));
         fx_publish(&f, 4, VIEW(4));
         f.peers[3].state = DISK_SLOT_JOINING;
-        memcpy(mine.view, ours.bits, DISK_VIEW_BYTES);
-        survival_observe_published(&f.in, &mine, NOW - f.t.settle_ms + 1);
+        f.peers[3].shown_since_ms = NOW - f.t.settle_ms + 1;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_WAIT);
-        assert_string_equal(f.v.reason, "wait: {1,4} beats {2,3} only with joining {4}, until the disk has shown "
+        assert_string_equal(f.v.reason, "wait: {1,4} beats {2,3} only with {4}, until the disk has shown "
                                         "{4} with this host for a settle window");
-        f.t.unsafe.young_joiner = true;
+        f.t.unsafe.young_member = true;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
-        f.t.unsafe.young_joiner = false;
-        f.in.published_since_ms = NOW - f.t.settle_ms;
+        f.t.unsafe.young_member = false;
+        f.peers[3].shown_since_ms = NOW - f.t.settle_ms;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
         assert_string_equal(f.v.reason, "survive: no quorum, disk shows partition {1,4} beats {2,3} (tie, lowest node id)");
-        /* A win without the joiner does not wait. */
-        f.in.published_since_ms = NOW;
+        /* A win without it does not wait. */
+        f.peers[3].shown_since_ms = NOW;
         f.peers[2].state = DISK_SLOT_FENCING;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
+/* A slot write that names a host starts its count; one that does not
+ * ends it. */
+static void test_a_slot_write_counts_who_it_names(void **state) {
+        struct fx f;
+        struct disk_slot w = { .host_id = 1, .state = DISK_SLOT_ALIVE };
+        struct core_view v = VIEW(1, 2);
+
+        fx_init(&f, 3, 1);
+        memcpy(w.view, v.bits, DISK_VIEW_BYTES);
+        fx_show(&f, &w, NOW);
+        assert_int_equal(f.peers[1].shown_since_ms, 1);         /* named before: kept */
+        assert_int_equal(f.peers[2].shown_since_ms, 0);
+        v = VIEW(1, 2, 3);
+        memcpy(w.view, v.bits, DISK_VIEW_BYTES);
+        fx_show(&f, &w, NOW + 1);
+        assert_int_equal(f.peers[2].shown_since_ms, NOW + 1);
+        assert_int_equal(f.in.published_since_ms, NOW + 1);
+        (void)state;
+}
+
+/* A partition that has just become quorate waits while a host outside it
+ * may hold the pool by rule 2, until its slot has shown the quorate view
+ * for a settle window: that host reads it within the window and fences. */
+static void test_a_new_quorum_waits_out_a_rule2_holder(void **state) {
+        struct fx f;
+        struct disk_slot w = { .host_id = 2, .state = DISK_SLOT_ALIVE, .flags = DISK_SLOT_QUORATE };
+        struct core_view ours = VIEW(2, 3);
+
+        fx_init(&f, 3, 2);
+        fx_members(&f, ours, true, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1));
+        memcpy(w.view, ours.bits, DISK_VIEW_BYTES);
+        w.flags = 0;
+        fx_show(&f, &w, NOW - 5000);     /* shown, but not as quorate */
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_string_equal(f.v.reason, "wait: host 1 may hold the pool without quorum; it fences once it reads "
+                                        "this quorate partition {2,3}, which the disk is to show for a settle window");
+        f.t.unsafe.hasty_quorum = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.t.unsafe.hasty_quorum = false;
+        w.flags = DISK_SLOT_QUORATE;
+        fx_show(&f, &w, NOW - f.t.settle_ms + 1);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        f.in.published_since_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        /* A slot that reads back unreadable has shown nothing to anyone. */
+        survival_peer_observe_unknown(&f.peers[1], &f.t, "bad checksum");
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        fx_show(&f, &w, NOW - f.t.settle_ms);
+        f.peers[1].unknown = false;
+        /* Nobody to wait for: a quorate slot, or a stale one. */
+        fx_show(&f, &w, NOW);
+        f.in.published_since_ms = NOW;
+        f.peers[0].flags = DISK_SLOT_QUORATE;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.peers[0].flags = 0;
+        f.peers[0].advanced_ms = NOW - f.t.settle_ms - 1;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
 }
@@ -412,7 +477,9 @@ int main(void) {
                 cmocka_unit_test(test_a_partition_counts_every_slot_that_names_its_publisher),
                 cmocka_unit_test(test_a_quorate_joiner_waits_for_a_holder_to_fence),
                 cmocka_unit_test(test_a_quorate_joiner_waits_out_an_unreadable_slot),
-                cmocka_unit_test(test_a_joining_member_counts_once_the_disk_shows_it),
+                cmocka_unit_test(test_a_member_counts_once_the_disk_shows_it),
+                cmocka_unit_test(test_a_slot_write_counts_who_it_names),
+                cmocka_unit_test(test_a_new_quorum_waits_out_a_rule2_holder),
                 cmocka_unit_test(test_a_holder_loses_to_joiners_with_a_quorate_view),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
