@@ -240,16 +240,20 @@ static void narrow_window(struct scenario *sc, uint64_t t, int h) {
                        wd / 2 + TICK_MS * rng_below(wd / 4 / TICK_MS));
                 break;
         }
-        case 2:         /* a host is off while the others split, and boots into one half, whose
-                         * Corosync is the slowest: the other half decides on the disk first */
+        case 2: {       /* a host is off while the others split, and boots into one half, whose
+                         * Corosync is the slowest (the other half decides on the disk first)
+                         * and which holds host 1 (it wins a tie once the joiner counts) */
+                int with = h == 1 ? 2 : 1;
+
                 add_ev(sc, t, EV_POWER, h, 0, 0);
-                e = add_split(sc, t + wd + TICK_MS * rng_below(wd / 2 / TICK_MS), h, a);
+                e = add_split(sc, t + wd + TICK_MS * rng_below(wd / 2 / TICK_MS), h, with);
                 add_ev(sc, e->t + TICK_MS * rng_below(wd / 5 / TICK_MS), EV_POWER, h, 1, 0);
                 for (int k = 1; k <= n; k++)
-                        if (k != a && sc->skew[k] > (int64_t)iv / 2)
+                        if (k != with && sc->skew[k] > (int64_t)iv / 2)
                                 sc->skew[k] = (int64_t)iv / 2;
-                sc->skew[a] = (int64_t)(wd / 5);
+                sc->skew[with] = (int64_t)(wd / 5);
                 break;
+        }
         case 3: {       /* two hosts die; a survivor holds the pool by rule 2; cut off from it,
                          * the two boot into a partition of their own */
                 uint64_t at = t + wd / 2 + TICK_MS * rng_below(wd / 2 / TICK_MS);
