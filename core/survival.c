@@ -505,6 +505,14 @@ static bool own_slot_reads_as_published(const struct survival_inputs *in) {
                !(self->flags & DISK_SLOT_QUORATE) == !in->published_quorate;
 }
 
+/* This host's slot has shown these members, quorate, for at least for_ms,
+ * and reads back so. */
+static bool quorate_view_shown(const struct survival_inputs *in, const struct core_view *members,
+                               uint64_t now_ms, uint64_t for_ms) {
+        return own_slot_reads_as_published(in) && in->published_quorate &&
+               core_view_equal(&in->published_view, members) && age_ms(now_ms, in->published_since_ms) >= for_ms;
+}
+
 /* A host outside the members that may hold the pool by rule 2: its slot
  * says ALIVE and is disk-alive. A slot not seen to advance counts until
  * this host has read it for a disk timeout: it may be a dead host's, or
@@ -521,9 +529,8 @@ static bool own_slot_reads_as_published(const struct survival_inputs *in) {
 static bool unknown_may_hold(const struct survival_inputs *in, const struct core_view *members, uint64_t now_ms) {
         const struct core_timing *t = in->timing;
 
-        return !own_slot_reads_as_published(in) || in->published_state != DISK_SLOT_JOINING || !in->published_quorate ||
-               !core_view_equal(&in->published_view, members) ||
-               age_ms(now_ms, in->published_since_ms) < (uint64_t)t->disk_timeout_ms + core_timing_s2_wait_ms(t);
+        return in->published_state != DISK_SLOT_JOINING ||
+               !quorate_view_shown(in, members, now_ms, (uint64_t)t->disk_timeout_ms + core_timing_s2_wait_ms(t));
 }
 
 static const struct core_peer *quorate_join_holder(const struct survival_inputs *in, const struct core_view *members,
@@ -561,14 +568,6 @@ static const struct core_peer *rule2_holder_beside(const struct survival_inputs 
         return NULL;
 }
 
-/* This host's slot has shown these members, quorate, for a settle window,
- * and reads back so: a host that survives by rule 2 has read within that
- * window, and a reader of this view loses to it. */
-static bool quorate_view_shown(const struct survival_inputs *in, const struct core_view *members,
-                               uint64_t now_ms) {
-        return own_slot_reads_as_published(in) && in->published_quorate && core_view_equal(&in->published_view, members) &&
-               age_ms(now_ms, in->published_since_ms) >= in->timing->settle_ms;
-}
 
 /* Whether the members that have not published FENCING are still a strict
  * majority of the configured hosts. */
@@ -655,7 +654,9 @@ int survival_decide(const struct survival_inputs *in, uint64_t now_ms, struct su
                  * quorate-join switches off a joining host's waits whole.) */
                 const struct core_peer *h = rule2_holder_beside(in, &members, now_ms);
 
-                if (h && !quorate_view_shown(in, &members, now_ms)) {
+                /* A host that survives by rule 2 has read within a settle
+                 * window, and a reader of this view loses to it. */
+                if (h && !quorate_view_shown(in, &members, now_ms, in->timing->settle_ms)) {
                         verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_1_QUORUM,
                                     "wait: host %u may hold the pool without quorum; it fences once it reads "
                                     "this quorate partition %s, which the disk is to show for a settle window",
