@@ -164,7 +164,6 @@ const char *node_host_name(const struct node *n, uint32_t id, char buf[NODE_NAME
         return buf;
 }
 
-
 /* Whether two reasons say the same but for their numbers: a joining host
  * logs a WAIT whose cause changed, not every new count of milliseconds. */
 static bool same_shape(const char *a, const char *b) {
@@ -181,6 +180,7 @@ static bool same_shape(const char *a, const char *b) {
         }
         return *a == *b;
 }
+
 void node_decide(struct node *n, uint64_t now_ms) {
         struct survival_verdict v;
         char name[NODE_NAME_MAX];
