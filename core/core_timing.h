@@ -35,6 +35,7 @@ struct core_unsafe_knobs {
         bool stale_quorum;      /* a host that stood still past a token trusts the quorum it had before */
         bool stale_partition;   /* ... and, without quorum, the partition it had before, under rule 2 */
         bool stale_yield;       /* a quorate verdict on a membership from before a gap clears the yield */
+        bool same_ring;         /* a membership on the ring known before a gap counts as Corosync confirming it */
         bool fencing_quorum;    /* a quorate partition counts its FENCING members toward its majority */
         bool lone_publisher;    /* another partition is counted from its publisher's view alone */
         bool hasty_fencing;     /* rule 2 counts another partition's host out the moment it reads its FENCING */

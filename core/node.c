@@ -309,6 +309,7 @@ static void on_disk_read(struct node *n, const struct node_disk_read *r, uint64_
                         if (s->status == NODE_BLOCK_FOREIGN)
                                 node_emergency_set(n, EMERGENCY_DISK_OTHER_CLUSTER, true, s->why);
                 }
+                survival_observe_own_readback(&n->in);
                 for (uint32_t id = 1; id <= r->max_id && id <= CORE_MAX_HOST_ID; id++) {
                         n->mailbox_ok[id] = r->mailboxes[id].status == NODE_BLOCK_OK;
                         if (n->mailbox_ok[id])
@@ -325,7 +326,7 @@ static void on_disk_read(struct node *n, const struct node_disk_read *r, uint64_
 
 static void on_membership(struct node *n, const struct node_event *ev, uint64_t now_ms) {
         struct core_view v = ev->u.membership.members;
-        bool shrank = false, others_joined = false;
+        bool shrank = false, others_joined = false, news;
         char buf[512];
 
         /* CPG and votequorum report a change separately, a few ms apart.
@@ -334,10 +335,17 @@ static void on_membership(struct node *n, const struct node_event *ev, uint64_t 
         for (size_t i = 0; i < n->n_peers; i++)
                 shrank |= core_view_has(&n->in.members, n->peers[i].id) && !core_view_has(&v, n->peers[i].id);
         core_view_add(&v, n->cfg.self_id);
+        /* Only a new ring is Corosync speaking after a gap: the ring this
+         * host knew, told again (a reconnection, a report queued while it
+         * stood still), may be from before, if Corosync stood still too. */
+        news = !n->got_membership || ev->u.membership.ring_id != n->in.ring_id ||
+               !core_view_equal(&v, &n->in.members) || n->timing.unsafe.same_ring;
         survival_observe_membership(&n->in, &v, ev->u.membership.ring_id, shrank ? false : n->in.quorate, now_ms);
         n->got_membership = true;
-        n->in.quorum_unconfirmed_until_ms = 0;  /* corosync spoke after the gap */
-        n->in.quorum_from_before = false;
+        if (news) {
+                n->in.quorum_unconfirmed_until_ms = 0;  /* corosync spoke after the gap */
+                n->in.quorum_from_before = false;
+        }
         node_log(n, LOG_NOTICE_, "membership %s%s", core_view_format(&v, buf, sizeof(buf)),
                  n->in.quorate ? " quorate" : "");
         for (size_t i = 0; i < n->n_peers; i++) {

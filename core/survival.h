@@ -81,7 +81,8 @@ struct core_peer {
         bool unknown;                   /* its last slot read could not be decoded: unknown, not silent */
         char unknown_why[96];
         /* Since when this host's completed slot writes have named it in
-         * their view without a break (0: the last one did not). */
+         * their view without a break, and its own slot read back so
+         * (0: the last one did not, or a read showed otherwise). */
         uint64_t shown_since_ms;
 
         /* Network. */
@@ -203,6 +204,11 @@ void survival_observe_io(struct survival_inputs *in, enum survival_io op, bool o
 /* After a slot write of this host completes: records what a reader now
  * sees of it (published_*), and since when. */
 void survival_observe_published(struct survival_inputs *in, const struct disk_slot *written, uint64_t done_ms);
+
+/* After a disk round has observed this host's own slot with the others:
+ * a member that slot did not show (unreadable, or a view without it) has
+ * not been shown with this host since (shown_since_ms restarts). */
+void survival_observe_own_readback(struct survival_inputs *in);
 
 /* On a Corosync configuration change: records the membership, quorum and
  * installation time, and each peer's member flag and departure time. */

@@ -204,6 +204,19 @@ void survival_observe_published(struct survival_inputs *in, const struct disk_sl
         in->published_since_ms = done_ms;
 }
 
+void survival_observe_own_readback(struct survival_inputs *in) {
+        const struct core_peer *self = survival_peer_find_const(in->peers, in->n_peers, in->self_id);
+
+        if (!self)
+                return;
+        for (size_t i = 0; i < in->n_peers; i++) {
+                struct core_peer *p = &in->peers[i];
+
+                if (self->unknown || !self->slot_seen || !core_view_has(&self->view, p->id))
+                        p->shown_since_ms = 0;
+        }
+}
+
 static bool slot_still(const struct survival_inputs *in, uint64_t now_ms) {
         return in->write_ok_seen && age_ms(now_ms, in->last_write_ok_ms) > in->timing->yield_gap_ms;
 }

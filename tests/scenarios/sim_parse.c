@@ -28,6 +28,7 @@ static const struct {
         { "hasty-fencing", offsetof(struct core_unsafe_knobs, hasty_fencing) },
         { "lone-publisher", offsetof(struct core_unsafe_knobs, lone_publisher) },
         { "stale-yield", offsetof(struct core_unsafe_knobs, stale_yield) },
+        { "same-ring", offsetof(struct core_unsafe_knobs, same_ring) },
         { "fencing-quorum", offsetof(struct core_unsafe_knobs, fencing_quorum) },
         { "overlap-claims", offsetof(struct core_unsafe_knobs, overlap_claims) },
         { "stale-collect", offsetof(struct core_unsafe_knobs, stale_collect) },

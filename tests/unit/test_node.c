@@ -488,6 +488,32 @@ static void test_a_gap_past_a_token_makes_the_old_quorum_wait(void **state) {
         assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
 }
 
+/* The ring this host knew, told again after the gap (Corosync stood still
+ * too and has not noticed the token it lost), confirms nothing: only a new
+ * ring does. Knob same-ring takes it as confirmation. */
+static void test_the_old_ring_told_again_confirms_nothing(void **state) {
+        struct fx *f = *state, g = { 0 };
+        struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
+
+        f->now += node_timing(f->n)->token_ms + 1;
+        tick(f);
+        membership(f, 1, ids, NH);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_WAIT);
+        membership(f, 2, ids, NH);
+        assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
+
+        cfg.unsafe.same_ring = true;
+        start(&g, &cfg);
+        disk_round(&g);
+        watchdog_result(&g, true);
+        g.now += node_timing(g.n)->token_ms + 1;
+        tick(&g);
+        assert_int_equal(node_verdict(g.n)->kind, SURVIVAL_WAIT);
+        membership(&g, 1, ids, NH);
+        assert_int_equal(node_verdict(g.n)->kind, SURVIVAL_SURVIVE);
+        node_free(g.n);
+}
+
 static void test_a_gap_shorter_than_a_token_changes_nothing(void **state) {
         struct fx *f = *state;
 
@@ -602,6 +628,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_suspend_beyond_the_margin_fences, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ack_dated_by_the_echoed_message, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_past_a_token_makes_the_old_quorum_wait, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_the_old_ring_told_again_confirms_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_shorter_than_a_token_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_counts_against_corosyncs_token, setup, teardown),
                 cmocka_unit_test(test_detection_is_token_plus_consensus),

@@ -394,6 +394,54 @@ static void test_a_slot_write_counts_who_it_names(void **state) {
         (void)state;
 }
 
+/* A member counts as shown only while this host's own slot reads back
+ * naming it: an unreadable slot, or one that reads without it, shows
+ * nobody, and the settle window starts again with the next write. */
+static void test_a_member_is_shown_only_while_the_slot_reads_back(void **state) {
+        struct fx f;
+        struct disk_slot w = { .host_id = 1, .state = DISK_SLOT_ALIVE };
+        struct core_view v = VIEW(1, 4);
+
+        fx_init(&f, 4, 1);
+        fx_members(&f, v, false, NOW - 5000);
+        fx_publish(&f, 2, VIEW(2, 3));
+        fx_publish(&f, 3, VIEW(2, 3));
+        fx_publish(&f, 4, VIEW(1, 4));
+        f.peers[3].state = DISK_SLOT_JOINING;
+        survival_observe_own_readback(&f.in);
+        assert_int_equal(f.peers[3].shown_since_ms, 1);         /* reads back with h4: kept */
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        survival_peer_observe_unknown(&f.peers[0], &f.t, "bad checksum");
+        survival_observe_own_readback(&f.in);
+        assert_int_equal(f.peers[3].shown_since_ms, 0);
+        assert_int_equal(f.peers[0].shown_since_ms, 0);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        f.t.unsafe.young_member = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.t.unsafe.young_member = false;
+        /* Read back again, the next write starts the window anew. */
+        memcpy(w.view, v.bits, DISK_VIEW_BYTES);
+        fx_show(&f, &w, NOW - f.t.settle_ms + 1);
+        f.peers[0].unknown = false;
+        survival_observe_own_readback(&f.in);
+        assert_int_equal(f.peers[3].shown_since_ms, NOW - f.t.settle_ms + 1);
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        /* A slot that reads back without h4 (an older write) shows
+         * nobody with it either. */
+        f.peers[3].shown_since_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.peers[0].view = VIEW(1);
+        survival_observe_own_readback(&f.in);
+        assert_int_equal(f.peers[3].shown_since_ms, 0);
+        assert_int_equal(f.peers[0].shown_since_ms, NOW - f.t.settle_ms + 1);
+        (void)state;
+}
+
 /* A partition that has just become quorate waits while a host outside it
  * may hold the pool by rule 2, until its slot has shown the quorate view
  * for a settle window: that host reads it within the window and fences. */
@@ -479,6 +527,7 @@ int main(void) {
                 cmocka_unit_test(test_a_quorate_joiner_waits_out_an_unreadable_slot),
                 cmocka_unit_test(test_a_member_counts_once_the_disk_shows_it),
                 cmocka_unit_test(test_a_slot_write_counts_who_it_names),
+                cmocka_unit_test(test_a_member_is_shown_only_while_the_slot_reads_back),
                 cmocka_unit_test(test_a_new_quorum_waits_out_a_rule2_holder),
                 cmocka_unit_test(test_a_holder_loses_to_joiners_with_a_quorate_view),
         };
