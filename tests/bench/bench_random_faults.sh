@@ -39,7 +39,7 @@ grep -E '^(violation|#|  )' "$split" | head -60
 grep '^random:' "$split"
 rm -f "$out" "$split"
 for knob in no-margin no-fresh-ack,stale-quorum no-claims stale-feed unknown-as-silent unarmed-owner \
-    hasty-join blind-watch unknown-master no-yield mutual-yield stale-quorum stale-yield fencing-quorum \
+    hasty-join blind-watch unknown-master no-yield mutual-yield stale-quorum stale-yield same-ring fencing-quorum \
     overlap-claims split-masters,single-collect stale-partition hasty-fencing lone-publisher,young-member \
     quorate-join,hasty-quorum young-member hasty-quorum; do
     found=0

@@ -230,14 +230,18 @@ static void narrow_window(struct scenario *sc, uint64_t t, int h) {
                 break;
         }
         case 1: {       /* two hosts die; a survivor's slot turns unreadable, and another stands
-                         * still for a few tokens: it resumes on the partition it had before */
+                         * still for a few tokens: it resumes on the partition it had before,
+                         * sometimes with its loop stalled as it froze (it hears the ring it
+                         * knew again as it resumes) */
                 uint64_t at = t + wd + TICK_MS * rng_below(wd / 2 / TICK_MS);
+                uint64_t fr = at + TICK_MS * rng_below(wd / 2 / TICK_MS);
 
                 add_ev(sc, t, EV_POWER, h, 0, 0);
                 add_ev(sc, t, EV_POWER, a, 0, 0);
                 add_ev(sc, at, EV_CORRUPT, c, CORRUPT_SLOT, 0);
-                add_ev(sc, at + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_FREEZE, b, 0,
-                       wd / 2 + TICK_MS * rng_below(wd / 4 / TICK_MS));
+                add_ev(sc, fr, EV_FREEZE, b, 0, wd / 2 + TICK_MS * rng_below(wd / 4 / TICK_MS));
+                if (rng_below(2))
+                        add_ev(sc, fr > iv ? fr - iv : 0, EV_STALL, b, 0, 2 * iv + TICK_MS * rng_below(iv / TICK_MS));
                 break;
         }
         case 2: {       /* a host is off while the others split, and boots into one half, whose
