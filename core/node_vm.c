@@ -97,6 +97,14 @@ static int claim_cmp(const void *a, const void *b) {
         return 0;
 }
 
+/* Field by field: a claim's padding is whatever its producer left. */
+static bool same_claims(const struct takeover_claim *a, const struct takeover_claim *b, size_t k) {
+        for (size_t i = 0; i < k; i++)
+                if (claim_cmp(&a[i], &b[i]) != 0)
+                        return false;
+        return true;
+}
+
 static void write_own_block(struct node *n) {
         struct node_action *a = node_push(n, NODE_ACT_WRITE_CLAIMS);
         struct disk_claim *c = node_own(n, (n->vm.n_own ? n->vm.n_own : 1) * sizeof(*c));
@@ -307,7 +315,7 @@ void node_vm_on_claims_read(struct node *n, const struct node_claims_read *r, ui
         if (n->timing.unsafe.single_collect) {
                 /* unsafe: the one pass is taken for a snapshot */
         } else if (!v->first_valid || v->n_first != k || v->first_unknown != r->n_unknown ||
-                   memcmp(v->first, sorted, k * sizeof(*sorted)) != 0) {
+                   !same_claims(v->first, sorted, k)) {
                 /* First pass, or the two passes differ: a write landed in
                  * between. Collect again, a bounded number of times. */
                 if (v->first_valid && ++v->read_tries >= 4) {

@@ -514,6 +514,37 @@ static void test_the_old_ring_told_again_confirms_nothing(void **state) {
         node_free(g.n);
 }
 
+static void claims_read(struct fx *f, const struct takeover_claim *c, size_t n) {
+        struct node_event ev = { .type = NODE_EV_CLAIMS_READ };
+
+        ev.u.claims = (struct node_claims_read){ .ok = true, .done_ms = f->now, .claims = c, .n_claims = n };
+        handle(f, &ev);
+}
+
+/* Two passes of the double collect agree on what the claims say, whatever
+ * bytes their padding holds: a third pass would only delay the takeover. */
+static void test_two_collects_agree_on_the_fields_not_the_padding(void **state) {
+        struct fx *f = *state;
+        struct takeover_claim a[2], b[2];
+
+        memset(a, 0x00, sizeof(a));
+        memset(b, 0xa5, sizeof(b));
+        for (int i = 0; i < 2; i++) {
+                a[i].host_id = b[i].host_id = 2 + (uint32_t)i;
+                a[i].vm_id = b[i].vm_id = 7;
+                a[i].claim_seq = b[i].claim_seq = 3 + (uint64_t)i;
+        }
+        claims_read(f, a, 2);
+        assert_non_null(find(f, NODE_ACT_READ_CLAIMS));        /* the first pass asks for a second */
+        claims_read(f, b, 2);
+        assert_null(find(f, NODE_ACT_READ_CLAIMS));
+        claims_read(f, a, 2);
+        assert_non_null(find(f, NODE_ACT_READ_CLAIMS));
+        b[1].claim_seq++;                                       /* a write landed in between */
+        claims_read(f, b, 2);
+        assert_non_null(find(f, NODE_ACT_READ_CLAIMS));
+}
+
 static void test_a_gap_shorter_than_a_token_changes_nothing(void **state) {
         struct fx *f = *state;
 
@@ -629,6 +660,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ack_dated_by_the_echoed_message, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_past_a_token_makes_the_old_quorum_wait, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_the_old_ring_told_again_confirms_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_two_collects_agree_on_the_fields_not_the_padding, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_shorter_than_a_token_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_gap_counts_against_corosyncs_token, setup, teardown),
                 cmocka_unit_test(test_detection_is_token_plus_consensus),
