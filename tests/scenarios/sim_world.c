@@ -16,8 +16,7 @@
  * claim writes and reads land one tick later, CPG messages are delivered
  * to the sender's reachable members. Nothing here decides anything.
  *
- * Ground truth: S1 (no VM runs twice, checked at every start and tick)
- * and S2 (no takeover while another instance of the VM is alive).
+ * The ground truth it checks as it runs is in sim_truth.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,20 +61,6 @@ void logf_(struct world *w, int host, const char *fmt, ...) {
         w->log[w->log_len] = '\0';
 }
 
-static const char *vm_name(const struct world *w, int vm) {
-        return w->sc->vms[vm].name;
-}
-
-/* ---------- ground truth ---------- */
-
-static bool running(const struct host *h) {
-        return h->powered && !h->frozen;
-}
-
-static bool vmhad_running(const struct host *h) {
-        return running(h) && !h->stalled;
-}
-
 /* Who host a's Corosync can reach now (a's partition component). */
 static void component(const struct world *w, int a, struct core_view *out) {
         memset(out, 0, sizeof(*out));
@@ -94,111 +79,6 @@ static bool reachable(const struct world *w, int a, int b) {
                 return false;
         component(w, a, &c);
         return core_view_has(&c, (unsigned)b);
-}
-
-static int alive_instances(const struct world *w, int vm, int except_host, char *where, size_t len) {
-        int n = 0;
-        size_t used = 0;
-
-        if (where && len)
-                where[0] = '\0';
-        for (int i = 0; i < w->ninst; i++) {
-                const struct instance *in = &w->inst[i];
-
-                if (!in->alive || in->vm != vm || in->host == except_host)
-                        continue;
-                n++;
-                if (where && used < len)
-                        used += (size_t)snprintf(where + used, len - used, "%sh%d%s", used ? ", " : "",
-                                                 in->host, w->h[in->host].frozen ? " (frozen)" : "");
-        }
-        return n;
-}
-
-static bool vm_running_on(const struct world *w, int vm, int host) {
-        for (int i = 0; i < w->ninst; i++)
-                if (w->inst[i].alive && w->inst[i].vm == vm && w->inst[i].host == host)
-                        return true;
-        return false;
-}
-
-/* S2: a takeover is decided only while the VM runs nowhere. With split
- * masters, restarters decide on what they read before the others' claims
- * landed, and only the claims keep S1: S2 is then checked against the
- * host the decision names. */
-static void check_s2(struct world *w, int host, int vm, uint32_t from) {
-        char where[128];
-
-        if (w->sc->knobs.split_masters ? vm_running_on(w, vm, (int)from)
-                                       : alive_instances(w, vm, host, where, sizeof(where)) > 0) {
-                if (w->sc->knobs.split_masters)
-                        snprintf(where, sizeof(where), "h%u", from);
-                w->s2_violation = true;
-                logf_(w, host, "S2 VIOLATION: takes over %s from h%u while it still runs on %s", vm_name(w, vm),
-                      from, where);
-        }
-}
-
-static void start_vm(struct world *w, int host, int vm) {
-        char where[128];
-
-        if (alive_instances(w, vm, host, where, sizeof(where)) > 0) {
-                w->s1_violation = true;
-                w->s1_flagged[vm] = true;
-                logf_(w, host, "S1 VIOLATION: %s starts here while it runs on %s", vm_name(w, vm), where);
-        }
-        if (w->ninst < (int)(sizeof(w->inst) / sizeof(w->inst[0])))
-                w->inst[w->ninst++] = (struct instance){ vm, host, true };
-        logf_(w, host, "start %s", vm_name(w, vm));
-}
-
-/* Rule 2 must give one winner: never two hosts that both reach the disk
- * and both act as master, one of them by rule 2. A host reaches the disk
- * when its path works and its engine read it this disk interval: only
- * then may it decide a takeover (a host that reads again decides again
- * first). */
-static void check_masters(struct world *w) {
-        int first = 0, second = 0;
-        bool by_rule2 = false;
-
-        for (int b = 1; b <= w->sc->nhosts; b++) {
-                const struct host *h = &w->h[b];
-                const struct survival_verdict *v;
-
-                if (!vmhad_running((struct host *)h) ||
-                    (h->disk != DISK_ACCESS_OK && h->disk != DISK_ACCESS_READFAIL) ||
-                    node_master(h->node) != (uint32_t)b || !node_acts_on_disk(h->node, w->now))
-                        continue;
-                v = node_verdict(h->node);
-                by_rule2 |= v && v->rule == SURVIVAL_RULE_2_DISK;
-                if (!first)
-                        first = b;
-                else if (!second)
-                        second = b;
-        }
-        if (second && by_rule2) {
-                if (!w->two_masters_flagged)
-                        logf_(w, 0, "TWO MASTERS: h%d (%s) and h%d (%s) both reach the disk", first,
-                              node_verdict(w->h[first].node)->reason, second, node_verdict(w->h[second].node)->reason);
-                w->two_masters = w->two_masters_flagged = true;
-        } else {
-                w->two_masters_flagged = false;
-        }
-}
-
-static void check_s1_tick(struct world *w) {
-        for (int vm = 0; vm < w->sc->nvms; vm++) {
-                char where[128];
-                int n = alive_instances(w, vm, 0, where, sizeof(where));
-
-                if (n > 1 && !w->s1_flagged[vm]) {
-                        w->s1_flagged[vm] = true;
-                        w->s1_violation = true;
-                        logf_(w, 0, "S1 VIOLATION: %s runs on %s", vm_name(w, vm), where);
-                } else if (n <= 1) {
-                        w->s1_flagged[vm] = false;
-                }
-        }
 }
 
 /* ---------- the fake shell: carrying out the engine's actions ---------- */

@@ -116,9 +116,32 @@ struct world {
         bool quiet_log;         /* random mode: keep only violations */
 };
 
+static inline const char *vm_name(const struct world *w, int vm) {
+        return w->sc->vms[vm].name;
+}
+
+static inline bool running(const struct host *h) {
+        return h->powered && !h->frozen;
+}
+
+static inline bool vmhad_running(const struct host *h) {
+        return running(h) && !h->stalled;
+}
+
 void logf_(struct world *w, int host, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Hands ev to h's engine and carries out what it asks. */
 void deliver(struct world *w, struct host *h, const struct node_event *ev);
+
+/* sim_truth.c: the ground truth, judged on the world's own state. */
+/* The live instances of vm, but the one on except_host (0: none), and
+ * where they run, for a log line. */
+int alive_instances(const struct world *w, int vm, int except_host, char *where, size_t len);
+bool vm_running_on(const struct world *w, int vm, int host);
+void check_s2(struct world *w, int host, int vm, uint32_t from);
+/* Starts vm on host, flagging S1 if another instance is alive. */
+void start_vm(struct world *w, int host, int vm);
+void check_masters(struct world *w);
+void check_s1_tick(struct world *w);
 
 /* sim_disk.c */
 void disk_write_slot(struct world *w, struct host *h);
