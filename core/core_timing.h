@@ -41,6 +41,7 @@ struct core_unsafe_knobs {
         bool hasty_fencing;     /* rule 2 counts another partition's host out the moment it reads its FENCING */
         bool quorate_join;      /* joining hosts take the pool by quorum beside a partition that holds it by rule 2 */
         bool hasty_quorum;      /* a partition that becomes quorate leads at once beside a host that holds the pool by rule 2 */
+        bool unknown_settled;   /* rule 2 takes an unreadable slot's view as settled with this membership */
         bool young_member;      /* rule 2 counts a member the moment it joins, before the disk shows it with this host */
         bool overlap_claims;    /* a claim block is rewritten while a timed-out write to it may still land */
         bool stale_collect;     /* takeovers are planned on a collect however long ago it completed */

@@ -339,18 +339,32 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         for (size_t i = 0; i < in->n_peers && !unsettled; i++) {
                 const struct core_peer *p = &in->peers[i];
 
-                if (p->id == in->self_id || p->unknown || !peer_disk_alive(p, t, now_ms) ||
-                    p->state != DISK_SLOT_ALIVE)
+                if (p->id == in->self_id || !peer_disk_alive(p, t, now_ms))
+                        continue;
+                /* An unreadable slot may still publish the view from before
+                 * (a host whose Corosync has not told it yet, still quorate
+                 * there): not settled either. */
+                if (p->unknown) {
+                        if (!t->unsafe.unknown_settled)
+                                unsettled = p;
+                        continue;
+                }
+                if (p->state != DISK_SLOT_ALIVE)
                         continue;
                 if (core_view_has(members, p->id) ? !core_view_equal(&p->view, members)
                                                    : core_view_intersects(&p->view, members))
                         unsettled = p;
         }
         if (unsettled && (in_window || in->joining)) {
-                verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
-                            "wait: views not settled, host %u publishes %s, this host sees %s",
-                            unsettled->id, core_view_format(&unsettled->view, a, sizeof(a)),
-                            core_view_format(members, b, sizeof(b)));
+                if (unsettled->unknown)
+                        verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
+                                    "wait: views not settled, host %u has an unreadable slot (%s), this host sees %s",
+                                    unsettled->id, unsettled->unknown_why, core_view_format(members, b, sizeof(b)));
+                else
+                        verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
+                                    "wait: views not settled, host %u publishes %s, this host sees %s",
+                                    unsettled->id, core_view_format(&unsettled->view, a, sizeof(a)),
+                                    core_view_format(members, b, sizeof(b)));
                 return;
         }
 
