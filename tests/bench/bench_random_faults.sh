@@ -47,7 +47,8 @@ knobs=${VMHA_BENCH_KNOBS:-"
     no-margin no-fresh-ack,stale-quorum no-claims stale-feed unknown-as-silent unarmed-owner
     hasty-join blind-watch unknown-master no-yield mutual-yield stale-quorum stale-yield same-ring
     fencing-quorum overlap-claims split-masters,single-collect stale-partition hasty-fencing
-    lone-publisher,young-member quorate-join,hasty-quorum young-member hasty-quorum unknown-settled"}
+    lone-publisher,young-member quorate-join,hasty-quorum young-member,unknown-settled young-member hasty-quorum
+    unknown-settled"}
 for knob in $knobs; do
     found=0
     args=()
