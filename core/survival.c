@@ -357,14 +357,12 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         }
         if (unsettled && (in_window || in->joining)) {
                 if (unsettled->unknown)
-                        verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
-                                    "wait: views not settled, host %u has an unreadable slot (%s), this host sees %s",
-                                    unsettled->id, unsettled->unknown_why, core_view_format(members, b, sizeof(b)));
+                        snprintf(c, sizeof(c), "has an unreadable slot (%s)", unsettled->unknown_why);
                 else
-                        verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
-                                    "wait: views not settled, host %u publishes %s, this host sees %s",
-                                    unsettled->id, core_view_format(&unsettled->view, a, sizeof(a)),
-                                    core_view_format(members, b, sizeof(b)));
+                        snprintf(c, sizeof(c), "publishes %s", core_view_format(&unsettled->view, a, sizeof(a)));
+                verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
+                            "wait: views not settled, host %u %s, this host sees %s", unsettled->id, c,
+                            core_view_format(members, b, sizeof(b)));
                 return;
         }
 
@@ -581,7 +579,6 @@ static const struct core_peer *rule2_holder_beside(const struct survival_inputs 
         }
         return NULL;
 }
-
 
 /* Whether the members that have not published FENCING are still a strict
  * majority of the configured hosts. */
