@@ -37,9 +37,12 @@ if [ "$sequences" -gt 0 ]; then
     wait "$pid" || rc=1
     # The first findings in full (at most 60 lines), then always the summary.
     grep -E '^(violation|two masters|#|  )' "$out" | head -60
+    # Every finding's replay line, so each can be replayed.
+    grep '^# replay:' "$out"
     grep '^random:' "$out"
     echo "split masters:"
     grep -E '^(violation|#|  )' "$split" | head -60
+    grep '^# replay:' "$split"
     grep '^random:' "$split"
     rm -f "$out" "$split"
 fi
