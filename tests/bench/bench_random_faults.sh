@@ -7,9 +7,9 @@
 # either (at most VMHA_BENCH_KNOB_SEQUENCES each, seeds 1 to 3 side by side;
 # it must find one for some seed, and the first finding stops the others).
 # VMHA_BENCH_SEQUENCES=0 runs the knob table alone; VMHA_BENCH_KNOBS
-# names the knobs to try instead of all. no-fresh-ack runs
-# together with stale-quorum, which
-# also holds off its counterexample (a host resuming from a freeze);
+# names the knobs to try instead of all. no-fresh-ack runs together with
+# stale-quorum, which also holds off its counterexample (a host resuming
+# from a freeze);
 # single-collect runs with split masters, where restarts race. A finding
 # that the same sequence shows with every fix in place does not count.
 # stale-collect is left out: it is a second line that only another master
