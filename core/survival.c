@@ -147,12 +147,38 @@ struct partition_score {
         bool tiebreak;
         unsigned lowest;
         bool all_yield;                 /* every host that counts yields */
+        unsigned young_tiebreak;        /* a host whose tiebreak flag the scoring took as unsettled (0: none) */
 };
 
+/* How a partition's score takes tiebreak flags that changed a moment ago:
+ * as read, or as the worst or the best they may look to another reader
+ * that has not read the change yet, or read it before this host did. */
+enum tiebreak_view { TIEBREAK_AS_READ, TIEBREAK_WORST, TIEBREAK_BEST };
+
+/* Whether host p's tiebreak flag has not settled: a reader may still act
+ * on its value from before. A peer's flag is young for a settle window
+ * after this host first read the change. This host's own flag is young
+ * for a settle window after the write that changed it, and until its slot
+ * reads back what that write published, and for a settle window after
+ * that read. (A slot that reads back unreadable shows every reader a host
+ * that may reach the target: what it published matters no more.) */
+static bool tiebreak_young(const struct survival_inputs *in, const struct core_peer *p, uint64_t now_ms) {
+        uint32_t settle = in->timing->settle_ms;
+        bool changed_lately = p->tiebreak_changed_ms && age_ms(now_ms, p->tiebreak_changed_ms) < settle;
+
+        if (p->id != in->self_id)
+                return !p->unknown && p->slot_seen && changed_lately;
+        return !p->slot_seen || changed_lately ||
+               (in->published_tiebreak_since_ms && age_ms(now_ms, in->published_tiebreak_since_ms) < settle) ||
+               (!p->unknown && !(p->flags & DISK_SLOT_TIEBREAK_OK) != !in->published_tiebreak_ok);
+}
+
 /* young_since: a host whose FENCING this host first read after that time
- * still counts (0: none does). */
-static void score_partition_at(const struct survival_inputs *in, const struct core_view *view,
-                               uint64_t young_since_ms, struct partition_score *s) {
+ * still counts (0: none does). tv: how a tiebreak flag that has not
+ * settled counts (now_ms dates it). */
+static void score_partition_with(const struct survival_inputs *in, const struct core_view *view,
+                                 uint64_t young_since_ms, enum tiebreak_view tv, uint64_t now_ms,
+                                 struct partition_score *s) {
         memset(s, 0, sizeof(*s));
         s->all_yield = true;
         for (size_t i = 0; i < in->n_peers; i++) {
@@ -169,13 +195,25 @@ static void score_partition_at(const struct survival_inputs *in, const struct co
                 if (id == in->self_id ? !in->self_yields
                                       : (p->unknown || !p->slot_seen || !(p->flags & DISK_SLOT_YIELDS)))
                         s->all_yield = false;
-                if (id == in->self_id ? in->published_tiebreak_ok
-                                      : (p->unknown || (p->slot_seen && (p->flags & DISK_SLOT_TIEBREAK_OK))))
+                bool tb = id == in->self_id ? in->published_tiebreak_ok
+                                            : (p->unknown || (p->slot_seen && (p->flags & DISK_SLOT_TIEBREAK_OK)));
+
+                if (tv != TIEBREAK_AS_READ && tiebreak_young(in, p, now_ms)) {
+                        tb = tv == TIEBREAK_BEST;
+                        if (!s->young_tiebreak)
+                                s->young_tiebreak = id;
+                }
+                if (tb)
                         s->tiebreak = true;
         }
         s->lowest = core_view_min(&s->hosts);
         if (s->size == 0)
                 s->all_yield = false;
+}
+
+static void score_partition_at(const struct survival_inputs *in, const struct core_view *view,
+                               uint64_t young_since_ms, struct partition_score *s) {
+        score_partition_with(in, view, young_since_ms, TIEBREAK_AS_READ, 0, s);
 }
 
 static void score_partition(const struct survival_inputs *in, const struct core_view *view,
@@ -273,6 +311,19 @@ static void decide_without_disk(const struct survival_inputs *in, const struct c
         }
 }
 
+/* Keeps in *best the best score another partition may have to a reader
+ * that read a tiebreak flag before its change: the young flags taken as
+ * reachable. */
+static void keep_best_tiebreak(const struct survival_inputs *in, const struct core_view *theirs, bool have_best,
+                               uint64_t now_ms, struct partition_score *best) {
+        struct partition_score s;
+        const char *why;
+
+        score_partition_with(in, theirs, 0, TIEBREAK_BEST, now_ms, &s);
+        if (!have_best || compare_partitions(&s, best, &why) > 0)
+                *best = s;
+}
+
 /* Whether this partition beats `best` only by members that the disk has
  * not shown with this host for a settle window (this host's slot has not
  * named them that long): another partition counts them with this one only
@@ -315,7 +366,7 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         bool in_window = age_ms(now_ms, in->membership_since_ms) < t->settle_ms &&
                          !(in->wait_since_ms && age_ms(now_ms, in->wait_since_ms) >= t->settle_ms);
         const struct core_peer *unsettled = NULL;
-        struct partition_score mine, best, cand, young;
+        struct partition_score mine, best, cand, young, mine_worst, best_best;
         bool have_best = false, holder = false, beaten_young = false;
         /* A host of another partition that wrote FENCING a moment ago is
          * counted out by this host at once, but its partition learns of it
@@ -367,6 +418,8 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
         }
 
         score_partition(in, members, &mine);
+        score_partition_with(in, members, 0, TIEBREAK_WORST, now_ms, &mine_worst);
+        memset(&best_best, 0, sizeof(best_best));
         out->partition = mine.hosts;
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
@@ -395,6 +448,7 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                         memset(&theirs, 0, sizeof(theirs));
                         core_view_add(&theirs, p->id);
                         score_partition(in, &theirs, &cand);
+                        keep_best_tiebreak(in, &theirs, have_best, now_ms, &best_best);
                         if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
                                 best = cand;
                                 have_best = true;
@@ -434,6 +488,7 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                         beaten_young = true;
                         core_view_format(&young.hosts, b, sizeof(b));
                 }
+                keep_best_tiebreak(in, &theirs, have_best, now_ms, &best_best);
                 if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
                         best = cand;
                         have_best = true;
@@ -490,7 +545,14 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                                     b, a);
                 return;
         }
-        if (compare_partitions(&mine, &best, &why) > 0 && !in->joining && !t->unsafe.young_member &&
+        if (compare_partitions(&mine, &best, &why) > 0 && !t->unsafe.young_tiebreak &&
+            compare_partitions(&mine_worst, &best_best, &why) <= 0) {
+                unsigned host = mine_worst.young_tiebreak ? mine_worst.young_tiebreak : best_best.young_tiebreak;
+
+                verdict_set(out, SURVIVAL_WAIT, in->joining ? SURVIVAL_RULE_JOIN : SURVIVAL_RULE_2_DISK,
+                            "wait: %s beats %s only by the tiebreak result host %u published a moment ago, "
+                            "until the disk has shown it for a settle window", a, b, host);
+        } else if (compare_partitions(&mine, &best, &why) > 0 && !in->joining && !t->unsafe.young_member &&
             wins_only_by_young_members(in, members, &best, now_ms, c, sizeof(c)))
                 verdict_set(out, SURVIVAL_WAIT, SURVIVAL_RULE_2_DISK,
                             "wait: %s beats %s only with %s, until the disk has shown %s with this host "

@@ -84,6 +84,10 @@ struct core_peer {
          * their view without a break, and its own slot read back so
          * (0: the last one did not, or a read showed otherwise). */
         uint64_t shown_since_ms;
+        /* When a read first showed its TIEBREAK_OK flag changed from the
+         * read before (0: never seen to change). For this host's own slot
+         * it dates the read back of what its write published. */
+        uint64_t tiebreak_changed_ms;
 
         /* Network. */
         bool member;                    /* in this host's current membership */
@@ -143,6 +147,7 @@ struct survival_inputs {
 
         bool tiebreak_ok;               /* this host reaches its tiebreak target (published next write) */
         bool published_tiebreak_ok;     /* what this host's last completed slot write said: rule 2 reads this */
+        uint64_t published_tiebreak_since_ms; /* completion of the first write that said so (0: the first write) */
         /* What this host's completed slot writes show a reader, and since
          * when (the completion of the first write that showed it): state,
          * view and the QUORATE flag. Kept by survival_observe_published(). */

@@ -101,6 +101,8 @@ void survival_peer_observe_slot(struct core_peer *p, const struct disk_slot *s, 
         }
         if (new_incarnation)
                 p->fencing_seen = false;
+        if (p->slot_seen && !(s->flags & DISK_SLOT_TIEBREAK_OK) != !(p->flags & DISK_SLOT_TIEBREAK_OK))
+                p->tiebreak_changed_ms = now_ms ? now_ms : 1;
         p->unknown = false;
         p->unknown_why[0] = '\0';
         p->armed = s->watchdog_timeout_ms != 0;
@@ -186,6 +188,8 @@ void survival_observe_published(struct survival_inputs *in, const struct disk_sl
         bool quorate = written->flags & DISK_SLOT_QUORATE;
 
         memcpy(v.bits, written->view, DISK_VIEW_BYTES);
+        if (in->write_ok_seen && !in->published_tiebreak_ok != !(written->flags & DISK_SLOT_TIEBREAK_OK))
+                in->published_tiebreak_since_ms = done_ms ? done_ms : 1;
         in->published_tiebreak_ok = written->flags & DISK_SLOT_TIEBREAK_OK;
         for (size_t i = 0; i < in->n_peers; i++) {
                 struct core_peer *p = &in->peers[i];

@@ -51,7 +51,7 @@ knobs=${VMHA_BENCH_KNOBS:-"
     hasty-join blind-watch unknown-master no-yield mutual-yield stale-quorum stale-yield same-ring
     fencing-quorum overlap-claims split-masters,single-collect stale-partition hasty-fencing
     lone-publisher,young-member quorate-join,hasty-quorum young-member,unknown-settled young-member hasty-quorum
-    unknown-settled"}
+    unknown-settled young-tiebreak"}
 for knob in $knobs; do
     found=0
     args=()

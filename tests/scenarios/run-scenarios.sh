@@ -72,7 +72,7 @@ for spec in "no-claims 1 500" "no-margin 1 1000" "unarmed-owner 1 500" "stale-fe
     "unknown-as-silent 1 500" "hasty-join 1 300" "no-yield 1 1800" "stale-quorum 1 800" \
     "overlap-claims 3 800" "fencing-quorum 6 1500" "unknown-master 1 2500" "blind-watch 2 4000" \
     "stale-partition 3 400" "quorate-join,hasty-quorum 3 300" "hasty-fencing 1 1200" \
-    "young-member,unknown-settled 2 300" "hasty-quorum 5 1000" "same-ring 1 1000"; do
+    "young-member,unknown-settled 2 300" "hasty-quorum 10 2100" "same-ring 1 1000" "young-tiebreak 1 500"; do
     set -- $spec
     n=$((n + 1))
     knobs=()

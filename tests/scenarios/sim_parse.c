@@ -35,6 +35,7 @@ static const struct {
         { "single-collect", offsetof(struct core_unsafe_knobs, single_collect) },
         { "quorate-join", offsetof(struct core_unsafe_knobs, quorate_join) },
         { "young-member", offsetof(struct core_unsafe_knobs, young_member) },
+        { "young-tiebreak", offsetof(struct core_unsafe_knobs, young_tiebreak) },
         { "unknown-settled", offsetof(struct core_unsafe_knobs, unknown_settled) },
         { "hasty-quorum", offsetof(struct core_unsafe_knobs, hasty_quorum) },
         { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },

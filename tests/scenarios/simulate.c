@@ -269,13 +269,30 @@ static void narrow_window(struct scenario *sc, uint64_t t, int h) {
                 add_ev(sc, at + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_POWER, a, 1, 0);
                 break;
         }
-        default:        /* with no tiebreak, the first host's network goes, then another's disk
-                         * reads fail: it fences, and the first host reads its FENCING before
-                         * the partition it left does */
-                sc->tiebreak = false;
-                add_ev(sc, t, EV_NET, 1, 0, 0);
-                add_ev(sc, t + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_DISK, 2 + (int)rng_below((uint64_t)n - 1),
-                       DISK_ACCESS_READFAIL, 0);
+        default:        /* two kinds, one for each parity of the host drawn */
+                if (h % 2) {
+                        /* with no tiebreak, the first host's network goes, then another's
+                         * disk reads fail: it fences, and the first host reads its FENCING
+                         * before the partition it left does */
+                        sc->tiebreak = false;
+                        add_ev(sc, t, EV_NET, 1, 0, 0);
+                        add_ev(sc, t + TICK_MS * rng_below(wd / 2 / TICK_MS), EV_DISK,
+                               2 + (int)rng_below((uint64_t)n - 1), DISK_ACCESS_READFAIL, 0);
+                } else {
+                        /* the pool splits in halves of one size while no host reaches the
+                         * tiebreak target, which comes back to each host at its own moment
+                         * as they decide: one half publishes it before the other reads it */
+                        uint64_t up = t + wd / 4 + TICK_MS * rng_below(wd / TICK_MS);
+
+                        sc->tiebreak = true;
+                        add_ev(sc, t > iv ? t - iv : 0, EV_TIEBREAK, 0, 0, 0);
+                        if (n % 2)
+                                add_ev(sc, t > iv ? t - iv : 0, EV_POWER, c, 0, 0);
+                        add_split(sc, t, a, n == 4 ? b : a);
+                        for (int k = 1; k <= n; k++)
+                                if (!(n % 2) || k != c)
+                                        add_ev(sc, up + TICK_MS * rng_below(iv / TICK_MS), EV_TIEBREAK, k, 1, 0);
+                }
                 break;
         }
 }

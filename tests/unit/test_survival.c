@@ -63,6 +63,7 @@ static void test_tie_goes_to_the_side_reaching_its_tiebreak_target(void **state)
         fx_publish(&f, 1, VIEW(1));
         fx_publish(&f, 2, VIEW(2));
         f.in.tiebreak_ok = f.in.published_tiebreak_ok = true;
+        f.peers[1].flags = DISK_SLOT_TIEBREAK_OK;       /* and its slot reads back so */
         f.peers[0].flags = 0;
         decide(&f);
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);

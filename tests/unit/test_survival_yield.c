@@ -374,6 +374,92 @@ static void test_a_member_counts_once_the_disk_shows_it(void **state) {
         assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
 }
 
+/* {2} ties {1} and wins by the tiebreak target, which h2 has just begun
+ * to reach: h1 may have decided a moment ago on h2's flag from before and
+ * won by the lowest node id. h2 waits until its slot has shown the flag
+ * for a settle window; so it does for a flag of h1's that it has just read
+ * change, and while its own slot does not read back what it published. */
+static void test_a_tiebreak_flag_counts_once_the_disk_shows_it(void **state) {
+        struct fx f;
+        struct disk_slot s = { .host_id = 1, .state = DISK_SLOT_ALIVE, .incarnation = 7, .seq = 1,
+                               .flags = DISK_SLOT_TIEBREAK_OK };
+
+        fx_init(&f, 2, 2);
+        fx_members(&f, VIEW(2), false, NOW - 5000);
+        fx_publish(&f, 1, VIEW(1));
+        f.peers[0].flags = 0;
+        f.peers[1].flags = DISK_SLOT_TIEBREAK_OK;
+        f.in.tiebreak_ok = f.in.published_tiebreak_ok = true;
+        f.in.published_tiebreak_since_ms = NOW - f.t.settle_ms + 1;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_string_equal(f.v.reason, "wait: {2} beats {1} only by the tiebreak result host 2 published a moment "
+                                        "ago, until the disk has shown it for a settle window");
+        f.t.unsafe.young_tiebreak = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.t.unsafe.young_tiebreak = false;
+        f.in.published_tiebreak_since_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        assert_string_equal(f.v.reason,
+                            "survive: no quorum, disk shows partition {2} beats {1} (tie, tiebreak target reachable)");
+
+        /* Its own slot still reads back the flag from before. */
+        f.peers[1].flags = 0;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        /* A read back a moment ago. */
+        f.peers[1].flags = DISK_SLOT_TIEBREAK_OK;
+        f.peers[1].tiebreak_changed_ms = NOW - f.t.settle_ms + 1;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        f.peers[1].tiebreak_changed_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        /* A slot that reads back unreadable shows every reader a host that
+         * may reach the target: the flag it published long ago stands. */
+        f.peers[1].unknown = true;
+        f.peers[1].flags = 0;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+        f.peers[1].unknown = false;
+        f.peers[1].flags = DISK_SLOT_TIEBREAK_OK;
+
+        /* h1's flag read to change: young for a settle window. */
+        survival_peer_init(&f.peers[0], 1, 0);
+        survival_peer_observe_slot(&f.peers[0], &s, NOW - 5000);
+        assert_int_equal(f.peers[0].tiebreak_changed_ms, 0);    /* the first read is no change */
+        s.flags = 0;
+        s.seq = 2;
+        survival_peer_observe_slot(&f.peers[0], &s, NOW - f.t.settle_ms + 1);
+        assert_int_equal(f.peers[0].tiebreak_changed_ms, NOW - f.t.settle_ms + 1);
+        fx_publish(&f, 1, VIEW(1));
+        f.peers[0].advanced_ms = NOW;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_WAIT);
+        assert_string_equal(f.v.reason, "wait: {2} beats {1} only by the tiebreak result host 1 published a moment "
+                                        "ago, until the disk has shown it for a settle window");
+        s.seq = 3;
+        survival_peer_observe_slot(&f.peers[0], &s, NOW);
+        assert_int_equal(f.peers[0].tiebreak_changed_ms, NOW - f.t.settle_ms + 1);      /* unchanged */
+        f.peers[0].tiebreak_changed_ms = NOW - f.t.settle_ms;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+
+        /* A win that holds either way does not wait: h1 with the target
+         * loses to {1}, whatever h1's flag was. */
+        fx_init(&f, 2, 1);
+        fx_members(&f, VIEW(1), false, NOW - 5000);
+        fx_publish(&f, 2, VIEW(2));
+        f.peers[0].flags = DISK_SLOT_TIEBREAK_OK;
+        f.peers[1].flags = 0;
+        f.peers[1].tiebreak_changed_ms = NOW;
+        f.in.tiebreak_ok = f.in.published_tiebreak_ok = true;
+        decide(&f);
+        assert_int_equal(f.v.kind, SURVIVAL_SURVIVE);
+}
+
 /* A slot write that names a host starts its count; one that does not
  * ends it. */
 static void test_a_slot_write_counts_who_it_names(void **state) {
@@ -526,6 +612,7 @@ int main(void) {
                 cmocka_unit_test(test_a_quorate_joiner_waits_for_a_holder_to_fence),
                 cmocka_unit_test(test_a_quorate_joiner_waits_out_an_unreadable_slot),
                 cmocka_unit_test(test_a_member_counts_once_the_disk_shows_it),
+                cmocka_unit_test(test_a_tiebreak_flag_counts_once_the_disk_shows_it),
                 cmocka_unit_test(test_a_slot_write_counts_who_it_names),
                 cmocka_unit_test(test_a_member_is_shown_only_while_the_slot_reads_back),
                 cmocka_unit_test(test_a_new_quorum_waits_out_a_rule2_holder),
