@@ -311,17 +311,22 @@ static void decide_without_disk(const struct survival_inputs *in, const struct c
         }
 }
 
-/* Keeps in *best the best score another partition may have to a reader
- * that read a tiebreak flag before its change: the young flags taken as
- * reachable. */
-static void keep_best_tiebreak(const struct survival_inputs *in, const struct core_view *theirs, bool have_best,
-                               uint64_t now_ms, struct partition_score *best) {
+/* Another partition, `theirs`, scored as read (cand): keeps the best one
+ * in *best, and in *best_best the best score another partition may have
+ * to a reader that read a tiebreak flag before its change (the young flags
+ * taken as reachable). */
+static void keep_best(const struct survival_inputs *in, const struct core_view *theirs,
+                      const struct partition_score *cand, uint64_t now_ms, bool *have_best,
+                      struct partition_score *best, struct partition_score *best_best) {
         struct partition_score s;
         const char *why;
 
         score_partition_with(in, theirs, 0, TIEBREAK_BEST, now_ms, &s);
-        if (!have_best || compare_partitions(&s, best, &why) > 0)
-                *best = s;
+        if (!*have_best || compare_partitions(&s, best_best, &why) > 0)
+                *best_best = s;
+        if (!*have_best || compare_partitions(cand, best, &why) > 0)
+                *best = *cand;
+        *have_best = true;
 }
 
 /* Whether this partition beats `best` only by members that the disk has
@@ -419,7 +424,6 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
 
         score_partition(in, members, &mine);
         score_partition_with(in, members, 0, TIEBREAK_WORST, now_ms, &mine_worst);
-        memset(&best_best, 0, sizeof(best_best));
         out->partition = mine.hosts;
         for (size_t i = 0; i < in->n_peers; i++) {
                 const struct core_peer *p = &in->peers[i];
@@ -448,11 +452,7 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                         memset(&theirs, 0, sizeof(theirs));
                         core_view_add(&theirs, p->id);
                         score_partition(in, &theirs, &cand);
-                        keep_best_tiebreak(in, &theirs, have_best, now_ms, &best_best);
-                        if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
-                                best = cand;
-                                have_best = true;
-                        }
+                        keep_best(in, &theirs, &cand, now_ms, &have_best, &best, &best_best);
                         continue;
                 }
                 if (!competes)
@@ -488,11 +488,7 @@ static void decide_by_disk(const struct survival_inputs *in, const struct core_v
                         beaten_young = true;
                         core_view_format(&young.hosts, b, sizeof(b));
                 }
-                keep_best_tiebreak(in, &theirs, have_best, now_ms, &best_best);
-                if (!have_best || compare_partitions(&cand, &best, &why) > 0) {
-                        best = cand;
-                        have_best = true;
-                }
+                keep_best(in, &theirs, &cand, now_ms, &have_best, &best, &best_best);
         }
 
         core_view_format(&mine.hosts, a, sizeof(a));
