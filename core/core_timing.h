@@ -44,6 +44,8 @@ struct core_unsafe_knobs {
         bool unknown_settled;   /* rule 2 takes an unreadable slot's view as settled with this membership */
         bool young_member;      /* rule 2 counts a member the moment it joins, before the disk shows it with this host */
         bool young_tiebreak;    /* rule 2 trusts a tiebreak flag the moment it changes, before every reader has seen it */
+        bool stale_ack_master;  /* an unreadable member's acknowledgement keeps the master however old it is */
+        bool joiner_view;       /* the master ignores the view a joining member publishes */
         bool overlap_claims;    /* a claim block is rewritten while a timed-out write to it may still land */
         bool stale_collect;     /* takeovers are planned on a collect however long ago it completed */
         bool single_collect;    /* one pass over the claim blocks is taken for a snapshot */

@@ -229,13 +229,13 @@ void node_decide(struct node *n, uint64_t now_ms) {
                         n->arm_requested = true;
                         node_push(n, NODE_ACT_ARM_WATCHDOG);
                 }
-                uint32_t m = survival_master(&n->in);
+                uint32_t m = survival_master(&n->in, now_ms);
                 if (m != n->master) {
                         if (m)
                                 node_log(n, LOG_NOTICE_, "master is now %s (id %u)%s", node_host_name(n, m, name), m,
                                          m == n->cfg.self_id ? ": this host" : "");
                         else
-                                node_log(n, LOG_NOTICE_, "no master for now: a member still publishes an older view, or every one is unarmed or fencing");
+                                node_log(n, LOG_NOTICE_, "no master for now: a member publishes another view or has not answered lately, or every one is unarmed or fencing");
                         n->master = m;
                 }
         } else if (v.kind == SURVIVAL_WAIT) {

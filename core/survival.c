@@ -45,7 +45,7 @@ static bool view_quorate(const struct survival_inputs *in, const struct core_vie
         return 2 * k > in->n_peers;
 }
 
-uint32_t survival_master(const struct survival_inputs *in) {
+uint32_t survival_master(const struct survival_inputs *in, uint64_t now_ms) {
         bool enforce = !in->timing->unsafe.unarmed_owner;
         uint32_t master = enforce && in->self_unarmed ? 0 : in->self_id;
 
@@ -73,12 +73,27 @@ uint32_t survival_master(const struct survival_inputs *in) {
                         continue;
                 /* An unreadable slot may hide a member that acts on an
                  * older view by the disk: only its acknowledgement of a
-                 * message sent since this membership formed tells. */
+                 * message sent since this membership formed tells, and
+                 * only while it is fresh. A member whose Corosync has seen
+                 * a split that this host's has not yet stops acknowledging
+                 * at once, but decides by the disk only a token and a
+                 * settle window later. */
                 if (p->unknown && !in->timing->unsafe.unknown_master) {
-                        if (!survival_acked_members_since(in, p, in->membership_since_ms))
+                        uint64_t since = in->membership_since_ms;
+
+                        if (!in->timing->unsafe.stale_ack_master && now_ms > in->timing->settle_ms &&
+                            now_ms - in->timing->settle_ms > since)
+                                since = now_ms - in->timing->settle_ms;
+                        if (!survival_acked_members_since(in, p, since))
                                 return 0;
                         continue;
                 }
+                /* A joining member may take the pool by the disk on the
+                 * view it publishes, and act as master of it before its
+                 * next write shows so. */
+                if (p->slot_seen && !p->unknown && p->state == DISK_SLOT_JOINING &&
+                    !in->timing->unsafe.joiner_view && !core_view_equal(&p->view, &in->members))
+                        return 0;
                 if (!p->slot_seen || p->unknown || p->state != DISK_SLOT_ALIVE || !(p->flags & DISK_SLOT_DISK_OK))
                         continue;
                 if (!core_view_equal(&p->view, &in->members))

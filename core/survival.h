@@ -264,8 +264,9 @@ bool survival_own_read_fresh(const struct survival_inputs *in, uint64_t now_ms);
 
 /* The master of this host's partition: the lowest id in the membership
  * whose slot shows neither FENCING nor an unarmed watchdog (this host: not
- * self_unarmed). 0 when no member qualifies. Only meaningful under SURVIVE. */
-uint32_t survival_master(const struct survival_inputs *in);
+ * self_unarmed). 0 when no member qualifies, or while a member may still
+ * act on an older view (see survival.c). Only meaningful under SURVIVE. */
+uint32_t survival_master(const struct survival_inputs *in, uint64_t now_ms);
 
 /* Slot flags this host should publish with its next write. */
 uint32_t survival_slot_flags(const struct survival_inputs *in, uint64_t now_ms);

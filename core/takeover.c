@@ -113,7 +113,7 @@ int takeover_plan(const struct takeover_inputs *in, uint64_t now_ms, struct take
         *n_out = 0;
         if (!may_act(in, now_ms))
                 return -EAGAIN;
-        master = survival_master(in->survival) == in->survival->self_id ||
+        master = survival_master(in->survival, now_ms) == in->survival->self_id ||
                  in->survival->timing->unsafe.split_masters;
         for (size_t i = 0; i < in->n_vms && *n_out < max; i++) {
                 const struct takeover_vm *vm = &in->vms[i];

@@ -93,6 +93,9 @@ int parse_events(struct scenario *sc, const char *file);
 bool knobs_any(const struct core_unsafe_knobs *k);
 /* Sets the knob named name; false when there is none. */
 bool knob_set(struct core_unsafe_knobs *k, const char *name);
+/* When two knobs or more are set (split-masters aside): each set with one
+ * of them cleared, into out (up to max); returns how many. */
+size_t knobs_one_fewer(const struct core_unsafe_knobs *k, struct core_unsafe_knobs *out, size_t max);
 /* " --knob NAME" for every knob set, into buf. */
 void knobs_format(const struct core_unsafe_knobs *k, char *buf, size_t len);
 void describe_event(struct event *e);

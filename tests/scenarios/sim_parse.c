@@ -36,6 +36,8 @@ static const struct {
         { "quorate-join", offsetof(struct core_unsafe_knobs, quorate_join) },
         { "young-member", offsetof(struct core_unsafe_knobs, young_member) },
         { "young-tiebreak", offsetof(struct core_unsafe_knobs, young_tiebreak) },
+        { "stale-ack-master", offsetof(struct core_unsafe_knobs, stale_ack_master) },
+        { "joiner-view", offsetof(struct core_unsafe_knobs, joiner_view) },
         { "unknown-settled", offsetof(struct core_unsafe_knobs, unknown_settled) },
         { "hasty-quorum", offsetof(struct core_unsafe_knobs, hasty_quorum) },
         { "split-masters", offsetof(struct core_unsafe_knobs, split_masters) },
@@ -57,6 +59,23 @@ bool knobs_any(const struct core_unsafe_knobs *k) {
                     *(const bool *)((const char *)k + knob_names[i].offset))
                         return true;
         return false;
+}
+
+size_t knobs_one_fewer(const struct core_unsafe_knobs *k, struct core_unsafe_knobs *out, size_t max) {
+        size_t n = 0, set = 0;
+
+        for (size_t i = 0; i < N_KNOBS; i++)
+                if (knob_names[i].offset != offsetof(struct core_unsafe_knobs, split_masters) &&
+                    *(const bool *)((const char *)k + knob_names[i].offset))
+                        set++;
+        for (size_t i = 0; i < N_KNOBS && set > 1 && n < max; i++)
+                if (knob_names[i].offset != offsetof(struct core_unsafe_knobs, split_masters) &&
+                    *(const bool *)((const char *)k + knob_names[i].offset)) {
+                        out[n] = *k;
+                        *(bool *)((char *)&out[n] + knob_names[i].offset) = false;
+                        n++;
+                }
+        return n;
 }
 
 void knobs_format(const struct core_unsafe_knobs *k, char *buf, size_t len) {

@@ -307,46 +307,6 @@ static void test_no_quorum_and_no_disk_fences_by_rule_3(void **state) {
         assert_int_equal(f.v.rule, SURVIVAL_RULE_3_ISOLATED);
 }
 
-/* The master role changes hands only once every member that publishes on
- * the disk publishes this membership. */
-static void test_master_waits_until_members_publish_the_membership(void **state) {
-        struct fx f;
-
-        fx_init(&f, 3, 3);
-        for (int i = 0; i < 3; i++)
-                f.peers[i].flags = DISK_SLOT_DISK_OK;
-        fx_members(&f, VIEW(2, 3), true, NOW);
-        fx_publish(&f, 2, VIEW(1, 2, 3));       /* host 2 has not written {2,3} yet */
-        assert_int_equal(survival_master(&f.in), 0);
-        fx_publish(&f, 2, VIEW(2, 3));
-        assert_int_equal(survival_master(&f.in), 2);
-}
-
-/* A member whose slot cannot be read may still act on an older view: the
- * role changes hands only once its acknowledgement of a message sent since
- * the membership formed publishes this membership. */
-static void test_master_waits_for_an_unreadable_member_to_acknowledge(void **state) {
-        struct fx f;
-        struct core_view v23 = VIEW(2, 3), v123 = VIEW(1, 2, 3);
-
-        fx_init(&f, 3, 3);
-        fx_members(&f, v23, true, NOW - 100);
-        f.peers[1].unknown = true;
-        assert_int_equal(survival_master(&f.in), 0);    /* no acknowledgement yet */
-        survival_peer_observe_ack_view(&f.peers[1], &v23, NOW - 200);
-        assert_int_equal(survival_master(&f.in), 0);    /* sent before the membership formed */
-        survival_peer_observe_ack_view(&f.peers[1], &v123, NOW - 50);
-        assert_int_equal(survival_master(&f.in), 0);    /* an older view */
-        survival_peer_observe_ack_view(&f.peers[1], &v23, NOW - 40);
-        assert_int_equal(survival_master(&f.in), 2);
-        survival_peer_observe_ack_view(&f.peers[1], &v123, NOW - 60);
-        assert_int_equal(survival_master(&f.in), 2);    /* an older echo says nothing new */
-
-        f.peers[1].ack_view_seen = false;
-        f.t.unsafe.unknown_master = true;
-        assert_int_equal(survival_master(&f.in), 2);
-}
-
 /* The joining watch counts from the first read of a run without failures:
  * a host whose reads failed since its start has watched nothing. */
 static void test_joining_watch_counts_from_the_first_successful_read(void **state) {
@@ -454,17 +414,6 @@ static void test_self_not_configured_is_rejected(void **state) {
         f.in.self_id = 7;
         assert_int_equal(survival_decide(&f.in, NOW, &f.v), -EINVAL);
         assert_int_equal(f.v.kind, SURVIVAL_FENCE);
-}
-
-static void test_master_is_the_lowest_member_not_fencing(void **state) {
-        struct fx f;
-
-        fx_init(&f, 3, 3);
-        assert_int_equal(survival_master(&f.in), 1);
-        f.peers[0].state = DISK_SLOT_FENCING;
-        assert_int_equal(survival_master(&f.in), 2);
-        fx_members(&f, VIEW(3), false, NOW);
-        assert_int_equal(survival_master(&f.in), 3);
 }
 
 static void test_new_incarnation_clears_fencing_and_counts_as_advance(void **state) {
@@ -735,15 +684,12 @@ int main(void) {
                 cmocka_unit_test(test_disk_lost_in_quorate_incomplete_partition_fences),
                 cmocka_unit_test(test_no_quorum_and_no_disk_fences_by_rule_3),
                 cmocka_unit_test(test_joining_host_waits_instead_of_fencing),
-                cmocka_unit_test(test_master_waits_until_members_publish_the_membership),
                 cmocka_unit_test(test_joining_host_never_takes_the_pool_from_its_holder),
-                cmocka_unit_test(test_master_waits_for_an_unreadable_member_to_acknowledge),
                 cmocka_unit_test(test_joining_watch_counts_from_the_first_successful_read),
                 cmocka_unit_test(test_rule_2_waits_for_a_fresh_read),
                 cmocka_unit_test(test_joining_hosts_are_not_competitors),
                 cmocka_unit_test(test_fence_never_feeds_and_write_feeds_survive),
                 cmocka_unit_test(test_self_not_configured_is_rejected),
-                cmocka_unit_test(test_master_is_the_lowest_member_not_fencing),
                 cmocka_unit_test(test_new_incarnation_clears_fencing_and_counts_as_advance),
                 cmocka_unit_test(test_published_slot_carries_state_view_and_flags),
                 cmocka_unit_test(test_s2_never_allows_a_takeover_from_a_member),
