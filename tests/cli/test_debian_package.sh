@@ -188,9 +188,12 @@ bash -c 'set -e; . "$1" __lib; unset HALAB_BUILDDIR builddir; resolve_builddir; 
     _ "$root/usr/sbin/halab" >"$work/labdir" 2>&1
 same "halab's programs come from its installed tree" "$(cat "$work/labdir")" "$root/usr/libexec/vmha-lab"
 missing=
-for p in daemon/vmhad tools/haadm tests/lab/fusedisk tests/lab/fusewd tests/lab/wdclient; do
+for p in daemon/vmhad tools/haadm tests/lab/fusedisk tests/lab/fusewd tests/lab/wdclient tests/lab/vmha-simvm; do
     "$root/usr/libexec/vmha-lab/$p" --help 2>&1 | grep -q '^usage: ' || missing="$missing $p"
 done
+"$root/usr/libexec/vmha-lab/tests/lab/check-disklog" --help 2>&1 | grep -q '^check-disklog: ' ||
+    missing="$missing tests/lab/check-disklog"
+[ -f "$root/usr/libexec/vmha-lab/tests/lab/halab-vm" ] || missing="$missing tests/lab/halab-vm"
 same "every program halab runs is there and starts (missing:${missing:- none})" "$missing" ""
 
 # ---- a real dpkg -i and --purge, in a throw-away overlay of this machine ----
