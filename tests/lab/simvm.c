@@ -15,8 +15,10 @@
  * "SEQ NAME INSTANCE HOST", and is closed, so a client outside sees when
  * the VM answers again after a failover.
  *
- * Its command line names the VM (--name), which is how the sim driver
- * finds its VMs again after vmhad restarts. SIGTERM or SIGINT is a clean
+ * Its command line names the VM (--name) and this run of it (--instance),
+ * which is how the sim driver finds its VMs again after vmhad restarts;
+ * the driver learns that it came up from --ready-fd, told "ready" once
+ * the first record is on the disk. SIGTERM or SIGINT is a clean
  * stop asked from outside (exit 0); SIGUSR1 is a shutdown from inside the
  * guest (exit 0, said so on stderr); a record that cannot be written ends
  * it with exit 3, as a guest whose disk is gone would crash.
@@ -49,6 +51,7 @@ struct simvm {
         uint64_t seq;
         uint32_t interval_ms;
         int disk_fd, listen_fd;
+        int ready_fd;                   /* told "ready" after the first record, then closed */
         qb_loop_t *loop;
         qb_loop_timer_handle timer;
         int exit_code;
@@ -109,6 +112,12 @@ static void on_tick(void *data) {
                 stop(vm, 3);
                 return;
         }
+        if (vm->ready_fd >= 0) {
+                ssize_t w = write(vm->ready_fd, "ready\n", 6);
+                (void)w;        /* a starter that went away no longer asks */
+                close(vm->ready_fd);
+                vm->ready_fd = -1;
+        }
         qb_loop_timer_add(vm->loop, QB_LOOP_MED, (uint64_t)vm->interval_ms * 1000000ull, vm, on_tick, &vm->timer);
 }
 
@@ -157,9 +166,11 @@ static int open_port(struct simvm *vm) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "usage: vmha-simvm --name NAME --host HOST [--interval-ms N] CONFIG\n"
+        fprintf(f, "usage: vmha-simvm --name NAME --host HOST [--interval-ms N] [--instance ID] [--ready-fd FD]\n"
+                   "                  CONFIG\n"
                    "  runs the sim VM of CONFIG (name, memory, disk, port), appending a record\n"
-                   "  'INSTANCE SEQ MONOTONIC_NS HOST' to its virtual disk every N ms (default %u)\n",
+                   "  'INSTANCE SEQ MONOTONIC_NS HOST' to its virtual disk every N ms (default %u);\n"
+                   "  ID (16 hex digits) is random unless given; FD is told \"ready\" after the first record\n",
                 DEFAULT_INTERVAL_MS);
 }
 
@@ -168,11 +179,13 @@ int main(int argc, char **argv) {
                 { "name", required_argument, NULL, 'n' },
                 { "host", required_argument, NULL, 'H' },
                 { "interval-ms", required_argument, NULL, 'i' },
+                { "instance", required_argument, NULL, 'I' },
+                { "ready-fd", required_argument, NULL, 'r' },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
-        struct simvm vm = { .interval_ms = DEFAULT_INTERVAL_MS, .disk_fd = -1, .listen_fd = -1 };
-        const char *name = NULL, *host = NULL;
+        struct simvm vm = { .interval_ms = DEFAULT_INTERVAL_MS, .disk_fd = -1, .listen_fd = -1, .ready_fd = -1 };
+        const char *name = NULL, *host = NULL, *instance = NULL;
         char err[SIMVM_ERROR_MAX + SIMVM_PATH_MAX];
         uint8_t rnd[8];
         int c, r;
@@ -189,6 +202,24 @@ int main(int argc, char **argv) {
                                 return 2;
                         }
                         vm.interval_ms = (uint32_t)v;
+                        break;
+                }
+                case 'I':
+                        if (strlen(optarg) != 16 || strspn(optarg, "0123456789abcdef") != 16) {
+                                fprintf(stderr, "vmha-simvm: --instance '%s' is not 16 lower-case hex digits\n", optarg);
+                                return 2;
+                        }
+                        instance = optarg;
+                        break;
+                case 'r': {
+                        char *end;
+                        long v = strtol(optarg, &end, 10);
+                        if (!*optarg || *end || v < 3 || v > 1024 || fcntl((int)v, F_GETFD) < 0) {
+                                fprintf(stderr, "vmha-simvm: --ready-fd '%s' is not an open descriptor\n", optarg);
+                                return 2;
+                        }
+                        vm.ready_fd = (int)v;
+                        fcntl(vm.ready_fd, F_SETFD, FD_CLOEXEC);
                         break;
                 }
                 case 'h': usage(stdout); return 0;
@@ -214,12 +245,15 @@ int main(int argc, char **argv) {
                         name);
                 return 2;
         }
-        if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+        if (instance) {
+                snprintf(vm.instance, sizeof(vm.instance), "%s", instance);
+        } else if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
                 fprintf(stderr, "vmha-simvm: no random instance id: %s\n", strerror(errno));
                 return 1;
+        } else {
+                for (size_t i = 0; i < sizeof(rnd); i++)
+                        snprintf(vm.instance + 2 * i, 3, "%02x", rnd[i]);
         }
-        for (size_t i = 0; i < sizeof(rnd); i++)
-                snprintf(vm.instance + 2 * i, 3, "%02x", rnd[i]);
         /* The disk must exist: a VM whose disk is missing does not boot. */
         vm.disk_fd = open(vm.cfg.disk, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
         if (vm.disk_fd < 0) {
