@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -31,6 +32,21 @@ struct disk_thread {
         uint64_t config_gen;
         struct disk_round latest;
         struct disk_latency latency[_DISK_OP_MAX];
+
+        /* Claims: at most one write of this host's claim area in the
+         * kernel at a time, one collect asked at a time, and the results
+         * in order for the main loop. */
+        bool claims_kick;
+        struct disk_claim *cw_next;     /* the write asked for, or NULL */
+        size_t cw_n;
+        bool cw_hung;                   /* the last write timed out and may still land */
+        uint64_t cw_late_base;          /* disk_io_late()'s count before that write */
+        uint64_t cw_gen;
+        bool cr_pending;
+        struct disk_claims_event events[DISK_CLAIMS_EVENTS];
+        size_t n_events;
+        struct disk_claims_block *cr_blocks;
+        struct disk_status *cr_status;
 };
 
 uint64_t vmha_now_ms(void) {
@@ -111,6 +127,130 @@ int disk_round_init(struct disk_round *r, uint32_t slot_count) {
 
 static bool device_hung(const struct disk_thread *t) {
         return disk_io_hung(t->reg->io);
+}
+
+/* Under the lock. A full queue drops the oldest: the main loop is stalled
+ * for longer than any claim round takes, and the engine's deadlines act. */
+static void push_event(struct disk_thread *t, const struct disk_claims_event *ev) {
+        if (t->n_events == DISK_CLAIMS_EVENTS) {
+                free(t->events[0].claims);
+                memmove(t->events, t->events + 1, (DISK_CLAIMS_EVENTS - 1) * sizeof(t->events[0]));
+                t->n_events--;
+        }
+        t->events[t->n_events++] = *ev;
+}
+
+static void signal_main(struct disk_thread *t) {
+        uint64_t one = 1;
+        if (write(t->efd, &one, sizeof(one)) < 0) {
+                /* the counter cannot overflow in practice */
+        }
+}
+
+/* A collect of every host's claim blocks: the valid claims, and the hosts
+ * with a block that could not be decoded (their claims are unknown). */
+static void collect_claims(struct disk_thread *t, struct disk_claims_event *ev) {
+        uint32_t k = t->reg->sb.claim_blocks, n = t->reg->sb.slot_count;
+        uint64_t start = now_us();
+        size_t max = (size_t)n * k * DISK_CLAIMS_PER_BLOCK, m = 0;
+        int e = device_hung(t) ? -ETIMEDOUT : disk_region_read_all_claims(t->reg, t->cr_blocks, t->cr_status);
+
+        note_since(t, DISK_OP_CLAIMS, start, e);
+        ev->type = DISK_CLAIMS_READ;
+        ev->done_ms = vmha_now_ms();
+        ev->ok = e == 0;
+        ev->error = e;
+        if (!ev->ok)
+                return;
+        ev->claims = malloc((max ? max : 1) * sizeof(*ev->claims));
+        if (!ev->claims) {
+                ev->ok = false;
+                ev->error = -ENOMEM;
+                return;
+        }
+        for (uint32_t i = 0; i < n * k; i++) {
+                uint32_t host = 1 + i / k;
+                if (t->cr_status[i].error) {
+                        if (ev->n_unknown == 0 || ev->unknown[ev->n_unknown - 1] != host)
+                                ev->unknown[ev->n_unknown++] = host;
+                        continue;
+                }
+                for (uint32_t c = 0; c < t->cr_blocks[i].count; c++)
+                        ev->claims[m++] = (struct takeover_claim){ .host_id = host,
+                                                                   .vm_id = t->cr_blocks[i].claims[c].vm_id,
+                                                                   .claim_seq = t->cr_blocks[i].claims[c].claim_seq };
+        }
+        ev->n_claims = m;
+}
+
+/* The claims work the main loop asked for, and the late end of a claim
+ * write that timed out. Never a second write while one may be in the
+ * kernel: Linux does not order two outstanding writes to one block. */
+static void serve_claims(struct disk_thread *t) {
+        struct disk_claims_event ev;
+        struct disk_claim *next;
+        size_t n;
+        bool was_write, read;
+        uint64_t off;
+        int res;
+
+        pthread_mutex_lock(&t->lock);
+        if (t->cw_hung && disk_io_late(t->reg->io, &was_write, &off, &res) > t->cw_late_base) {
+                /* The next request to end late after ours was ours, unless
+                 * more ended since: then ours ended too, how is unknown. */
+                uint64_t c = disk_io_late(t->reg->io, &was_write, &off, &res);
+                bool ours = c == t->cw_late_base + 1 && was_write &&
+                            off == disk_region_own_claims_offset(t->reg, t->self_id);
+                ev = (struct disk_claims_event){ .type = DISK_CLAIMS_WRITE, .late = true, .ok = ours && res == 0,
+                                                 .error = ours ? res : -EIO, .done_ms = vmha_now_ms() };
+                t->cw_hung = false;
+                push_event(t, &ev);
+                signal_main(t);
+        }
+        if (t->cw_next && !t->cw_hung && device_hung(t)) {
+                /* Another request hangs in the kernel: this one would wait
+                 * behind it. Never issued, so it cannot land: failed. */
+                free(t->cw_next);
+                t->cw_next = NULL;
+                ev = (struct disk_claims_event){ .type = DISK_CLAIMS_WRITE, .error = -ETIMEDOUT,
+                                                 .done_ms = vmha_now_ms() };
+                push_event(t, &ev);
+                signal_main(t);
+        }
+        next = t->cw_hung ? NULL : t->cw_next;
+        n = t->cw_n;
+        if (next)
+                t->cw_next = NULL;
+        read = t->cr_pending;
+        t->cr_pending = false;
+        uint64_t base = disk_io_late(t->reg->io, &was_write, &off, &res);
+        uint64_t gen = ++t->cw_gen;
+        pthread_mutex_unlock(&t->lock);
+
+        if (next) {
+                uint64_t start = now_us();
+                int e = disk_region_write_own_claims(t->reg, t->self_id, next, n, gen);
+                note_since(t, DISK_OP_CLAIMS, start, e);
+                free(next);
+                ev = (struct disk_claims_event){ .type = DISK_CLAIMS_WRITE, .ok = e == 0, .error = e,
+                                                 .in_flight = e == -ETIMEDOUT, .done_ms = vmha_now_ms() };
+                pthread_mutex_lock(&t->lock);
+                if (e == -ETIMEDOUT) {
+                        t->cw_hung = true;
+                        t->cw_late_base = base;
+                }
+                push_event(t, &ev);
+                pthread_mutex_unlock(&t->lock);
+                signal_main(t);
+        }
+        if (read) {
+                ev = (struct disk_claims_event){ 0 };
+                collect_claims(t, &ev);
+                pthread_mutex_lock(&t->lock);
+                push_event(t, &ev);
+                pthread_mutex_unlock(&t->lock);
+                signal_main(t);
+        }
 }
 
 static void *thread_main(void *arg) {
@@ -254,10 +394,8 @@ static void *thread_main(void *arg) {
                 r.round = t->latest.round + 1;
                 round_copy(&t->latest, &r, n);
                 pthread_mutex_unlock(&t->lock);
-                uint64_t one = 1;
-                if (write(t->efd, &one, sizeof(one)) < 0) {
-                        /* as above */
-                }
+                signal_main(t);
+                serve_claims(t);
 
                 pthread_mutex_lock(&t->lock);
                 next.tv_nsec += (long)t->interval_ms * 1000000L;
@@ -270,9 +408,18 @@ static void *thread_main(void *arg) {
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if (now.tv_sec > next.tv_sec + 1)
                         next = now;
-                while (!t->quit && !t->kick &&
-                       pthread_cond_timedwait(&t->cond, &t->lock, &next) != ETIMEDOUT)
-                        ;
+                while (!t->quit && !t->kick) {
+                        if (t->claims_kick) {
+                                /* Claims are served at once, between rounds. */
+                                t->claims_kick = false;
+                                pthread_mutex_unlock(&t->lock);
+                                serve_claims(t);
+                                pthread_mutex_lock(&t->lock);
+                                continue;
+                        }
+                        if (pthread_cond_timedwait(&t->cond, &t->lock, &next) == ETIMEDOUT)
+                                break;
+                }
         }
         pthread_mutex_unlock(&t->lock);
         disk_round_free(&r);
@@ -298,7 +445,9 @@ int disk_thread_start(struct disk_region *region, uint32_t self_id, uint32_t int
         if (getrandom(&t->incarnation, sizeof(t->incarnation), 0) != sizeof(t->incarnation))
                 t->incarnation = (uint64_t)vmha_now_ms() ^ ((uint64_t)getpid() << 32);
         t->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (disk_round_init(&t->latest, n) < 0 || t->efd < 0) {
+        t->cr_blocks = calloc((size_t)n * region->sb.claim_blocks, sizeof(*t->cr_blocks));
+        t->cr_status = calloc((size_t)n * region->sb.claim_blocks, sizeof(*t->cr_status));
+        if (disk_round_init(&t->latest, n) < 0 || t->efd < 0 || !t->cr_blocks || !t->cr_status) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -316,6 +465,8 @@ fail:
         if (t->efd >= 0)
                 close(t->efd);
         disk_round_free(&t->latest);
+        free(t->cr_blocks);
+        free(t->cr_status);
         free(t);
         return r;
 }
@@ -330,6 +481,11 @@ void disk_thread_stop(struct disk_thread *t) {
         pthread_join(t->thread, NULL);
         disk_region_free(t->reg);
         free(t->config);
+        free(t->cw_next);
+        free(t->cr_blocks);
+        free(t->cr_status);
+        for (size_t i = 0; i < t->n_events; i++)
+                free(t->events[i].claims);
         close(t->efd);
         disk_round_free(&t->latest);
         pthread_mutex_destroy(&t->lock);
@@ -404,4 +560,45 @@ void disk_thread_latency(struct disk_thread *t, struct disk_latency out[_DISK_OP
         pthread_mutex_lock(&t->lock);
         memcpy(out, t->latency, sizeof(t->latency));
         pthread_mutex_unlock(&t->lock);
+}
+
+int disk_thread_write_claims(struct disk_thread *t, const struct disk_claim *claims, size_t n) {
+        struct disk_claim *copy;
+
+        if (n > (size_t)t->reg->sb.claim_blocks * DISK_CLAIMS_PER_BLOCK)
+                return -E2BIG;
+        copy = malloc((n ? n : 1) * sizeof(*copy));
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, claims, n * sizeof(*copy));
+        pthread_mutex_lock(&t->lock);
+        free(t->cw_next);
+        t->cw_next = copy;
+        t->cw_n = n;
+        t->claims_kick = true;
+        pthread_cond_broadcast(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+        return 0;
+}
+
+void disk_thread_read_claims(struct disk_thread *t) {
+        pthread_mutex_lock(&t->lock);
+        t->cr_pending = true;
+        t->claims_kick = true;
+        pthread_cond_broadcast(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+}
+
+bool disk_thread_take_claims(struct disk_thread *t, struct disk_claims_event *out) {
+        bool got = false;
+
+        pthread_mutex_lock(&t->lock);
+        if (t->n_events) {
+                *out = t->events[0];
+                memmove(t->events, t->events + 1, (t->n_events - 1) * sizeof(t->events[0]));
+                t->n_events--;
+                got = true;
+        }
+        pthread_mutex_unlock(&t->lock);
+        return got;
 }

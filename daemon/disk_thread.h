@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/takeover.h"
 #include "daemon/disk_latency.h"
 #include "heartbeat/disk_region.h"
 
@@ -76,9 +77,33 @@ int disk_thread_send_mailbox(struct disk_thread *t, const struct disk_mailbox *m
 void disk_thread_kick(struct disk_thread *t);
 const struct disk_super *disk_thread_super(const struct disk_thread *t);
 uint64_t disk_thread_incarnation(const struct disk_thread *t);
-/* Blocking helpers for rare operations (claims, config, mailboxes of
- * others), run on the caller's thread with the region's deadline. */
 struct disk_region *disk_thread_region(struct disk_thread *t);
+
+/* Claims. A write of this host's whole claim area, or a collect of every
+ * host's, is served at once between rounds, on the thread; each result
+ * comes back as an event, in order (the eventfd tells). A write that
+ * outlasts its deadline is reported in_flight, and once more, `late`,
+ * when it ended in the kernel (ok: it landed); until then no other claim
+ * write is issued, and one asked for waits. */
+#define DISK_CLAIMS_EVENTS 8
+enum disk_claims_event_type { DISK_CLAIMS_WRITE = 1, DISK_CLAIMS_READ };
+struct disk_claims_event {
+        enum disk_claims_event_type type;
+        bool ok;
+        int error;                      /* 0 or -errno */
+        bool in_flight, late;           /* WRITE */
+        uint64_t done_ms;
+        struct takeover_claim *claims;  /* READ: malloc'd, the taker frees it */
+        size_t n_claims;
+        uint32_t unknown[DISK_MAX_SLOTS];       /* READ: hosts with an undecodable block */
+        size_t n_unknown;
+};
+/* Queues the write (copied; a newer one replaces one not yet issued).
+ * -E2BIG when n claims do not fit this host's blocks. */
+int disk_thread_write_claims(struct disk_thread *t, const struct disk_claim *claims, size_t n);
+void disk_thread_read_claims(struct disk_thread *t);
+/* The oldest claims event not taken yet: true and *out, or false. */
+bool disk_thread_take_claims(struct disk_thread *t, struct disk_claims_event *out);
 /* How long the I/O took, by kind, since the thread started: copied under
  * the thread's lock. */
 void disk_thread_latency(struct disk_thread *t, struct disk_latency out[_DISK_OP_MAX]);

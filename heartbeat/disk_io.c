@@ -45,6 +45,11 @@ struct disk_io {
         size_t len;
         uint64_t off;
         int result;
+        /* The last abandoned request, once it ended in the kernel. */
+        uint64_t late_count;
+        bool late_write;
+        uint64_t late_off;
+        int late_result;
 };
 
 static void io_unref_locked(struct disk_io *io, bool *last) {
@@ -104,6 +109,10 @@ static void *worker_main(void *arg) {
                         io->buf = NULL;
                         io->abandoned = false;
                         io->state = REQ_IDLE;
+                        io->late_count++;
+                        io->late_write = is_write;
+                        io->late_off = off;
+                        io->late_result = r;
                 } else {
                         io->result = r;
                         io->state = REQ_DONE;
@@ -296,4 +305,16 @@ bool disk_io_hung(struct disk_io *io) {
         hung = io->state == REQ_POSTED && io->abandoned;
         pthread_mutex_unlock(&io->lock);
         return hung;
+}
+
+uint64_t disk_io_late(struct disk_io *io, bool *was_write, uint64_t *off, int *result) {
+        uint64_t n;
+
+        pthread_mutex_lock(&io->lock);
+        n = io->late_count;
+        *was_write = io->late_write;
+        *off = io->late_off;
+        *result = io->late_result;
+        pthread_mutex_unlock(&io->lock);
+        return n;
 }

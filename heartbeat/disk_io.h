@@ -48,3 +48,9 @@ const char *disk_io_path(const struct disk_io *io);
 
 /* True while a request that already timed out is still in the kernel. */
 bool disk_io_hung(struct disk_io *io);
+
+/* How many timed-out requests have ended in the kernel since the open,
+ * and how the last of them ended: a write or a read, at which offset, 0 or
+ * -errno. A caller that gave up on a write learns from it whether, and
+ * when, that write landed after all. */
+uint64_t disk_io_late(struct disk_io *io, bool *was_write, uint64_t *off, int *result);

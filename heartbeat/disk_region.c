@@ -234,6 +234,52 @@ int disk_region_write_claims(struct disk_region *r, const struct disk_claims_blo
                            encode_claims, cb);
 }
 
+int disk_region_read_all_claims(struct disk_region *r, struct disk_claims_block *cbs, struct disk_status *st) {
+        uint32_t k = r->sb.claim_blocks, n = r->sb.slot_count * k;
+        uint8_t *buf;
+        int e = read_blocks(r, disk_layout_claims_offset(&r->layout, 1, 0), n, &buf);
+
+        if (e < 0)
+                return e;
+        for (uint32_t i = 0; i < n; i++)
+                st[i].error = disk_claims_decode(&r->sb, 1 + i / k, i % k, buf + (size_t)i * DISK_BLOCK_SIZE, &cbs[i],
+                                                 &st[i].msg);
+        free(buf);
+        return 0;
+}
+
+int disk_region_write_own_claims(struct disk_region *r, uint32_t host_id, const struct disk_claim *claims, size_t n,
+                                 uint64_t gen) {
+        uint32_t k = r->sb.claim_blocks;
+        uint8_t *buf;
+        int e = 0;
+
+        if (host_id < 1 || host_id > r->sb.slot_count)
+                return -EINVAL;
+        if (n > (size_t)k * DISK_CLAIMS_PER_BLOCK)
+                return -E2BIG;
+        buf = block_alloc((size_t)k * DISK_BLOCK_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        for (uint32_t b = 0; b < k && e == 0; b++) {
+                struct disk_claims_block cb = { .host_id = host_id, .block_no = b, .gen = gen };
+                size_t from = (size_t)b * DISK_CLAIMS_PER_BLOCK;
+
+                cb.count = n > from ? (uint32_t)(n - from < DISK_CLAIMS_PER_BLOCK ? n - from : DISK_CLAIMS_PER_BLOCK) : 0;
+                memcpy(cb.claims, claims + from, cb.count * sizeof(*claims));
+                e = disk_claims_encode(&r->sb, &cb, buf + (size_t)b * DISK_BLOCK_SIZE);
+        }
+        if (e == 0)
+                e = disk_io_pwrite(r->io, buf, (size_t)k * DISK_BLOCK_SIZE,
+                                   disk_layout_claims_offset(&r->layout, host_id, 0), r->timeout_ms);
+        free(buf);
+        return e;
+}
+
+uint64_t disk_region_own_claims_offset(const struct disk_region *r, uint32_t host_id) {
+        return disk_layout_claims_offset(&r->layout, host_id, 0);
+}
+
 int disk_region_read_config_copy(struct disk_region *r, uint32_t c, struct disk_config_header *hdr,
                                  struct disk_status *st, void **raw) {
         uint64_t off = disk_layout_config_offset(&r->layout, c), span = DISK_BLOCK_SIZE;

@@ -46,9 +46,20 @@ int disk_region_read_mailboxes(struct disk_region *r, struct disk_mailbox *mbs, 
 int disk_region_read_claims(struct disk_region *r, uint32_t host_id, struct disk_claims_block *cbs,
                             struct disk_status *st);
 
+/* Every host's claim blocks in one request: slot_count * claim_blocks
+ * entries, host h's block b at (h - 1) * claim_blocks + b. */
+int disk_region_read_all_claims(struct disk_region *r, struct disk_claims_block *cbs, struct disk_status *st);
+
 int disk_region_write_slot(struct disk_region *r, const struct disk_slot *slot);
 int disk_region_write_mailbox(struct disk_region *r, const struct disk_mailbox *mb);
 int disk_region_write_claims(struct disk_region *r, const struct disk_claims_block *cb);
+/* This host's whole claim area (every one of its claim_blocks, n claims
+ * in order, the rest empty) in one request, each block stamped gen.
+ * -E2BIG when n claims do not fit. */
+int disk_region_write_own_claims(struct disk_region *r, uint32_t host_id, const struct disk_claim *claims, size_t n,
+                                 uint64_t gen);
+/* Where that request writes: to tell its late end from another's. */
+uint64_t disk_region_own_claims_offset(const struct disk_region *r, uint32_t host_id);
 
 /* Reads config copy c (0 = A, 1 = B): its first block, then as many more as
  * its header says the payload spans (bounded by the copy), and verifies it

@@ -249,9 +249,20 @@ static void test_hung_write_returns_etimedout_and_completes_later(void **state) 
         assert_int_equal(disk_io_open(lun, DISK_IO_READ_WRITE, &io), 0);
         assert_int_equal(disk_io_pwrite(io, w, DISK_BLOCK_SIZE, 5 * DISK_BLOCK_SIZE, 250), -ETIMEDOUT);
         free(w);        /* the worker holds its own copy */
-        set_mode("ok");
-        for (int i = 0; i < 300 && disk_io_hung(io); i++)
-                usleep(10000);
+        {
+                bool was_write;
+                uint64_t off;
+                int res;
+                assert_int_equal(disk_io_late(io, &was_write, &off, &res), 0);
+                set_mode("ok");
+                for (int i = 0; i < 300 && disk_io_hung(io); i++)
+                        usleep(10000);
+                /* The write the caller gave up on landed: it says so. */
+                assert_int_equal(disk_io_late(io, &was_write, &off, &res), 1);
+                assert_true(was_write);
+                assert_int_equal(off, 5 * DISK_BLOCK_SIZE);
+                assert_int_equal(res, 0);
+        }
         assert_int_equal(disk_io_pread(io, r, sizeof(r), 5 * DISK_BLOCK_SIZE, 2000), 0);
         assert_int_equal(r[0], 0x42);
         disk_io_free(io);
@@ -409,6 +420,115 @@ static void test_disk_thread_skips_the_rest_of_a_round_behind_a_hung_request(voi
         disk_round_free(&r);
 }
 
+/* The disk thread's claims: this host's area written whole, every host's
+ * collected, an undecodable block named as unknown, and a write that
+ * outlasts its deadline reported in flight, then late once it landed,
+ * with no other claim write issued in between. */
+static bool take_claims(struct disk_thread *t, struct disk_claims_event *ev, int ms) {
+        for (int waited = 0; waited < ms; waited += 10) {
+                if (disk_thread_take_claims(t, ev))
+                        return true;
+                usleep(10000);
+        }
+        return false;
+}
+
+static void test_disk_thread_writes_and_collects_claims(void **state) {
+        struct disk_super sb = { .cluster_name = "t", .slot_count = 4, .timeout_ms = 2000,
+                                 .claim_blocks = 2, .config_blocks = 2, .uuid = { 7, 8, 9 } };
+        struct disk_slot init = { .state = DISK_SLOT_ALIVE };
+        struct disk_claim mine[300], theirs[2] = { { 5, 9 }, { 6, 2 } };
+        struct disk_claims_event ev;
+        struct disk_io *io;
+        struct disk_region *reg;
+        struct disk_error err;
+        struct disk_thread *t;
+        size_t from1 = 0, from2 = 0;
+
+        (void)state;
+        set_mode("ok");
+        for (size_t i = 0; i < 300; i++)
+                mine[i] = (struct disk_claim){ .vm_id = 1000 + i, .claim_seq = 1 };
+        assert_int_equal(disk_io_open(lun, DISK_IO_READ_WRITE, &io), 0);
+        assert_int_equal(disk_region_format(io, &sb, 2000, &err), 0);
+        assert_int_equal(disk_region_attach(io, 2000, &reg, &err), 0);
+        assert_int_equal(disk_region_write_own_claims(reg, 2, theirs, 2, 1), 0);
+        /* Host 3's second block is garbage: its claims are unknown. */
+        {
+                uint8_t *junk = aligned_block(DISK_BLOCK_SIZE, 0x6b);
+                assert_int_equal(disk_io_pwrite(reg->io, junk, DISK_BLOCK_SIZE,
+                                                disk_layout_claims_offset(&reg->layout, 3, 1), 2000), 0);
+                free(junk);
+        }
+        reg->timeout_ms = 200;
+        assert_int_equal(disk_thread_start(reg, 1, 200, &init, &t), 0);
+        /* 300 claims take both of this host's blocks. */
+        assert_int_equal(disk_thread_write_claims(t, mine, 300), 0);
+        assert_true(take_claims(t, &ev, 3000));
+        assert_int_equal(ev.type, DISK_CLAIMS_WRITE);
+        assert_true(ev.ok);
+        disk_thread_read_claims(t);
+        assert_true(take_claims(t, &ev, 3000));
+        assert_int_equal(ev.type, DISK_CLAIMS_READ);
+        assert_true(ev.ok);
+        for (size_t i = 0; i < ev.n_claims; i++) {
+                from1 += ev.claims[i].host_id == 1;
+                from2 += ev.claims[i].host_id == 2 && ev.claims[i].vm_id == 5 + i - from1 &&
+                         ev.claims[i].claim_seq == (i - from1 == 0 ? 9 : 2);
+        }
+        assert_int_equal(from1, 300);
+        assert_int_equal(from2, 2);
+        assert_int_equal(ev.n_unknown, 1);
+        assert_int_equal(ev.unknown[0], 3);
+        free(ev.claims);
+        /* Too many claims for two blocks: refused, nothing queued. */
+        {
+                static struct disk_claim many[2 * DISK_CLAIMS_PER_BLOCK + 1];
+                assert_int_equal(disk_thread_write_claims(t, many, 2 * DISK_CLAIMS_PER_BLOCK + 1), -E2BIG);
+        }
+
+        /* A write that hangs: in flight, then late once it landed. */
+        set_mode("hang");
+        mine[0].claim_seq = 2;
+        /* Unless a slot write of a round hung first: then the claim write
+         * is never issued (failed, not in flight), and it is asked again. */
+        for (int tries = 0; tries < 10; tries++) {
+                assert_int_equal(disk_thread_write_claims(t, mine, 1), 0);
+                assert_true(take_claims(t, &ev, 3000));
+                assert_int_equal(ev.type, DISK_CLAIMS_WRITE);
+                assert_false(ev.ok);
+                if (ev.in_flight)
+                        break;
+                set_mode("ok");
+                usleep(500 * 1000);
+                while (take_claims(t, &ev, 10))
+                        ;
+                set_mode("hang");
+        }
+        assert_true(ev.in_flight);
+        mine[0].claim_seq = 3;
+        assert_int_equal(disk_thread_write_claims(t, mine, 1), 0);    /* must wait for the first */
+        usleep(600 * 1000);
+        assert_false(take_claims(t, &ev, 10));
+        set_mode("ok");
+        assert_true(take_claims(t, &ev, 5000));
+        assert_int_equal(ev.type, DISK_CLAIMS_WRITE);
+        assert_true(ev.late);
+        assert_true(ev.ok);
+        assert_true(take_claims(t, &ev, 5000));        /* then the second is issued */
+        assert_int_equal(ev.type, DISK_CLAIMS_WRITE);
+        assert_false(ev.late);
+        assert_true(ev.ok);
+        disk_thread_read_claims(t);
+        assert_true(take_claims(t, &ev, 3000));
+        assert_int_equal(ev.type, DISK_CLAIMS_READ);
+        assert_true(ev.ok);
+        assert_int_equal(ev.claims[0].host_id, 1);
+        assert_int_equal(ev.claims[0].claim_seq, 3);
+        free(ev.claims);
+        disk_thread_stop(t);
+}
+
 int main(void) {
         const struct CMUnitTest plain[] = {
                 cmocka_unit_test(test_roundtrip_on_regular_file),
@@ -425,6 +545,7 @@ int main(void) {
                 cmocka_unit_test(test_free_while_hung_returns_at_once),
                 cmocka_unit_test(test_region_format_and_slot_io_through_fuse),
                 cmocka_unit_test(test_disk_thread_skips_the_rest_of_a_round_behind_a_hung_request),
+                cmocka_unit_test(test_disk_thread_writes_and_collects_claims),
         };
         int failed = cmocka_run_group_tests_name("disk_io", plain, NULL, NULL);
         failed += cmocka_run_group_tests_name("disk_io_fuse", fuse, setup_fuse, teardown_fuse);
