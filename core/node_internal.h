@@ -12,6 +12,10 @@
 
 #define NODE_SENT_RING 64u      /* own messages remembered for echoed acknowledgements */
 #define NODE_MAX_PENDING 64u    /* claims written and not yet confirmed */
+#define NODE_MAX_BACKOFF 256u   /* VMs whose starts here are remembered for the back-off */
+#define NODE_RESTART_BACKOFF_MIN_MS 1000u
+#define NODE_RESTART_BACKOFF_MAX_MS 60000u
+#define NODE_RESTART_WINDOW_MS (10u * 60u * 1000u)
 
 enum node_claims_phase {
         NODE_CLAIMS_IDLE,       /* nothing written and unconfirmed */
@@ -22,6 +26,16 @@ enum node_claims_phase {
 struct node_pending_claim {
         uint64_t vm_id;
         uint64_t seq;
+};
+
+/* The starts of one VM on this host: a restart in place waits out a
+ * back-off that doubles with each start in the window. */
+struct node_backoff {
+        uint64_t vm_id;
+        unsigned starts;                /* in the window */
+        uint64_t last_ms;               /* the last start */
+        uint64_t next_ms;               /* no restart in place before */
+        bool hold_logged;
 };
 
 struct node_vms {
@@ -54,8 +68,11 @@ struct node_vms {
         /* What the driver runs here. */
         uint64_t *running;
         size_t n_running, cap_running;
+        struct node_backoff backoff[NODE_MAX_BACKOFF];
+        size_t n_backoff;
         uint64_t wait_logged[64];       /* vm ids whose WAIT was logged (small cache) */
         size_t n_wait_logged;
+        bool ha_off_logged;             /* "HA is disabled" said since it was */
 };
 
 struct node {

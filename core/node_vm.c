@@ -143,11 +143,62 @@ static void announce_owner(struct node *n, uint64_t vm_id, uint64_t now_ms) {
                 node_send_wire(n, WIRE_CHANGE, buf, used, now_ms, NULL);
 }
 
+static struct node_backoff *backoff_of(struct node *n, uint64_t vm_id, bool add) {
+        struct node_vms *v = &n->vm;
+        size_t oldest = 0;
+
+        for (size_t i = 0; i < v->n_backoff; i++) {
+                if (v->backoff[i].vm_id == vm_id)
+                        return &v->backoff[i];
+                if (v->backoff[i].last_ms < v->backoff[oldest].last_ms)
+                        oldest = i;
+        }
+        if (!add)
+                return NULL;
+        if (v->n_backoff < NODE_MAX_BACKOFF)
+                oldest = v->n_backoff++;
+        v->backoff[oldest] = (struct node_backoff){ .vm_id = vm_id };
+        return &v->backoff[oldest];
+}
+
+/* A start here: the next restart in place waits 1 s, then 2, 4, ... up to
+ * a minute, for the starts within the last ten minutes. A VM that keeps
+ * dying on this host is not restarted in a tight loop, each time with a
+ * new claim written. */
+static void note_start(struct node *n, uint64_t vm_id, uint64_t now_ms) {
+        struct node_backoff *b = backoff_of(n, vm_id, true);
+        uint64_t wait;
+
+        if (b->starts && now_ms - b->last_ms > NODE_RESTART_WINDOW_MS)
+                b->starts = 0;
+        b->starts++;
+        b->last_ms = now_ms;
+        wait = b->starts > 7 ? NODE_RESTART_BACKOFF_MAX_MS
+                             : (uint64_t)NODE_RESTART_BACKOFF_MIN_MS << (b->starts - 1);
+        b->next_ms = now_ms + (wait < NODE_RESTART_BACKOFF_MAX_MS ? wait : NODE_RESTART_BACKOFF_MAX_MS);
+        b->hold_logged = false;
+}
+
+/* Whether a restart in place of vm must wait; says so once per hold. */
+static bool held_back(struct node *n, uint64_t vm_id, uint64_t now_ms) {
+        struct node_backoff *b = backoff_of(n, vm_id, false);
+
+        if (!b || now_ms >= b->next_ms)
+                return false;
+        if (!b->hold_logged)
+                node_log(n, 5, "%s: restart here held back %llu ms: started %u times here in the last %u minutes",
+                         vm_label(n, vm_id), (unsigned long long)(b->next_ms - now_ms), b->starts,
+                         NODE_RESTART_WINDOW_MS / 60000u);
+        b->hold_logged = true;
+        return true;
+}
+
 static void start_vm(struct node *n, uint64_t vm_id, uint64_t now_ms) {
         struct node_action *a = node_push(n, NODE_ACT_START_VM);
 
         a->vm_id = vm_id;
         mark_running(n, vm_id);
+        note_start(n, vm_id, now_ms);
         announce_owner(n, vm_id, now_ms);
 }
 
@@ -185,6 +236,16 @@ static void plan(struct node *n, uint64_t now_ms) {
                 return;
         if (n->in.self_unarmed && !n->timing.unsafe.unarmed_owner)
                 return;         /* emergency mode: takes no ownership */
+        if (!n->state->pool.ha_enabled) {
+                /* The administrator's switch: the hosts still watch each
+                 * other and fence, but start nothing. */
+                if (!n->vm.ha_off_logged)
+                        node_log(n, 5, "HA is disabled for the pool: no protected VM is started, restarted or "
+                                       "taken over until 'haadm enable'");
+                n->vm.ha_off_logged = true;
+                return;
+        }
+        n->vm.ha_off_logged = false;
         if (n->vm.blocked) {
                 if (!wait_logged(n, 0, 0))
                         node_log(n, 4, "no takeover: %s", n->vm.blocked_why);
@@ -202,6 +263,8 @@ static void plan(struct node *n, uint64_t now_ms) {
                                 node_log(n, 6, "%s: %s", vm_label(n, a->vm_id), a->reason);
                         continue;
                 }
+                if (a->from_host == n->cfg.self_id && held_back(n, a->vm_id, now_ms))
+                        continue;
                 t = node_push(n, NODE_ACT_TAKEOVER);
                 t->vm_id = a->vm_id;
                 t->from = a->from_host;
@@ -228,11 +291,14 @@ static void confirm(struct node *n, uint64_t now_ms) {
         for (size_t i = 0; i < n->vm.n_pending; i++) {
                 struct node_pending_claim *p = &n->vm.pending[i];
                 char reason[TAKEOVER_REASON_MAX];
-                int r = n->vm.blocked ? -EAGAIN
-                                      : takeover_confirm(&ti, now_ms, p->vm_id, p->seq, reason, sizeof(reason));
+                int r = n->vm.blocked || !n->state->pool.ha_enabled
+                                ? -EAGAIN
+                                : takeover_confirm(&ti, now_ms, p->vm_id, p->seq, reason, sizeof(reason));
 
                 if (n->vm.blocked)
                         snprintf(reason, sizeof(reason), "abort: %s", n->vm.blocked_why);
+                else if (!n->state->pool.ha_enabled)
+                        snprintf(reason, sizeof(reason), "abort: HA was disabled for the pool");
                 if (r == 0) {
                         node_log(n, 5, "start %s: claim seq %llu is the newest", vm_label(n, p->vm_id),
                                  (unsigned long long)p->seq);
@@ -310,7 +376,8 @@ void node_vm_on_claims_read(struct node *n, const struct node_claims_read *r, ui
                 return;
         }
         sorted = node_own(n, (k ? k : 1) * sizeof(*sorted));
-        memcpy(sorted, r->claims, k * sizeof(*sorted));
+        if (k)
+                memcpy(sorted, r->claims, k * sizeof(*sorted));
         qsort(sorted, k, sizeof(*sorted), claim_cmp);
         if (n->timing.unsafe.single_collect) {
                 /* unsafe: the one pass is taken for a snapshot */

@@ -1,163 +1,7 @@
 /* The node engine's event handling, one event at a time: what each event
- * makes the engine ask the shell to do. A pool of three hosts, this host
- * is host 1, timeout 5 s (disk interval 500 ms, margin 2.5 s, feed bound
- * 250 ms).
+ * makes the engine ask the shell to do (the fixture: tests/lib/node_fixture.h).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "core/node.h"
-#include "core/wire.h"
-
-#define NH 3
-
-struct fx {
-        struct node *n;
-        uint64_t now;
-        uint64_t seq[NH + 1];
-        struct node_slot_read slots[NH + 1];
-        struct node_mailbox_read mbs[NH + 1];
-        uint32_t own_wd_seq;
-};
-
-static const uint32_t ids[NH] = { 1, 2, 3 };
-static const char *const names[NH] = { "alpha", "beta", "gamma" };
-
-static size_t count(const struct fx *f, enum node_action_type t) {
-        size_t n, c = 0;
-        const struct node_action *a = node_actions(f->n, &n);
-        for (size_t i = 0; i < n; i++)
-                c += a[i].type == t;
-        return c;
-}
-
-static const struct node_action *find(const struct fx *f, enum node_action_type t) {
-        size_t n;
-        const struct node_action *a = node_actions(f->n, &n);
-        for (size_t i = n; i-- > 0;)
-                if (a[i].type == t)
-                        return &a[i];
-        return NULL;
-}
-
-static bool logged(const struct fx *f, const char *needle) {
-        size_t n;
-        const struct node_action *a = node_actions(f->n, &n);
-        for (size_t i = 0; i < n; i++)
-                if (a[i].type == NODE_ACT_LOG && strstr(a[i].text, needle))
-                        return true;
-        return false;
-}
-
-static void handle(struct fx *f, const struct node_event *ev) {
-        node_handle(f->n, ev, f->now);
-}
-
-static void membership(struct fx *f, uint64_t ring, const uint32_t *m, size_t n) {
-        struct node_event ev = { .type = NODE_EV_MEMBERSHIP };
-        for (size_t i = 0; i < n; i++) {
-                core_view_add(&ev.u.membership.members, m[i]);
-                core_view_add(&ev.u.membership.joined, m[i]);
-        }
-        ev.u.membership.ring_id = ring;
-        handle(f, &ev);
-}
-
-static void quorum(struct fx *f, bool q) {
-        struct node_event ev = { .type = NODE_EV_QUORUM };
-        ev.u.quorum.quorate = q;
-        handle(f, &ev);
-}
-
-/* Every peer's slot advances: ALIVE, view {1,2,3}, armed. */
-static void disk_round(struct fx *f) {
-        struct node_event ev = { .type = NODE_EV_DISK_READ };
-        for (uint32_t id = 1; id <= NH; id++) {
-                struct disk_slot *s = &f->slots[id].slot;
-                if (f->slots[id].status != NODE_BLOCK_OK)
-                        continue;
-                s->host_id = id;
-                s->state = DISK_SLOT_ALIVE;
-                s->incarnation = 100 + id;
-                s->seq = ++f->seq[id];
-                s->ring_id = 1;
-                s->watchdog_timeout_ms = 5000;
-                s->flags = DISK_SLOT_QUORATE | DISK_SLOT_DISK_OK;
-                memset(s->view, 0, sizeof(s->view));
-                for (uint32_t j = 1; j <= NH; j++)
-                        disk_view_set(s->view, j);
-                f->mbs[id].status = NODE_BLOCK_OK;
-        }
-        ev.u.disk.ok = true;
-        ev.u.disk.done_ms = f->now;
-        ev.u.disk.max_id = NH;
-        ev.u.disk.slots = f->slots;
-        ev.u.disk.mailboxes = f->mbs;
-        handle(f, &ev);
-}
-
-static void slot_written(struct fx *f, bool ok, uint64_t done_ms) {
-        struct node_event ev = { .type = NODE_EV_SLOT_WRITTEN };
-        ev.u.slot_written.ok = ok;
-        ev.u.slot_written.seq = ++f->own_wd_seq;
-        ev.u.slot_written.done_ms = done_ms;
-        ev.u.slot_written.written.state = DISK_SLOT_ALIVE;
-        handle(f, &ev);
-}
-
-static void watchdog_result(struct fx *f, bool armed) {
-        struct node_event ev = { .type = NODE_EV_WATCHDOG };
-        ev.u.watchdog.armed = armed;
-        snprintf(ev.u.watchdog.detail, sizeof(ev.u.watchdog.detail), "%s", armed ? "" : "no device");
-        handle(f, &ev);
-}
-
-static void tick(struct fx *f) {
-        struct node_event ev = { .type = NODE_EV_TICK };
-        handle(f, &ev);
-}
-
-/* A new engine at 1000 ms: quorate in the full membership, its first slot
- * write completed, no disk round yet. */
-static void start(struct fx *f, const struct node_config *cfg) {
-        f->now = 1000;
-        assert_int_equal(node_new(cfg, hastate_new(), f->now, &f->n), 0);
-        membership(f, 1, ids, NH);
-        quorum(f, true);
-        slot_written(f, true, f->now);
-}
-
-/* Up and surviving: quorate, the disk works, the watchdog is armed. */
-static int setup(void **state) {
-        static struct fx f;
-        struct node_config cfg = { .self_id = 1, .hosts = ids, .host_names = names, .n_hosts = NH,
-                                   .timeout_ms = 5000, .vm_memory_mib = 1024 };
-
-        memset(&f, 0, sizeof(f));
-        start(&f, &cfg);
-        disk_round(&f);
-        assert_non_null(node_verdict(f.n));
-        if (node_verdict(f.n)->kind != SURVIVAL_SURVIVE)
-                fprintf(stderr, "# verdict: %s\n", node_verdict(f.n)->reason);
-        assert_int_equal(node_verdict(f.n)->kind, SURVIVAL_SURVIVE);
-        assert_non_null(find(&f, NODE_ACT_ARM_WATCHDOG));
-        watchdog_result(&f, true);
-        assert_true(node_armed(f.n));
-        *state = &f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        struct fx *f = *state;
-        node_free(f->n);
-        return 0;
-}
+#include "tests/lib/node_fixture.h"
 
 static void test_feeds_on_a_fresh_write_with_a_deadline(void **state) {
         struct fx *f = *state;
@@ -192,7 +36,7 @@ static void test_stale_feed_knob_feeds_late(void **state) {
         (void)state;
 
         cfg.unsafe.stale_feed = true;
-        start(&f, &cfg);
+        start(&f, &cfg, NULL);
         disk_round(&f);
         watchdog_result(&f, true);
         f.now += 5000;
@@ -245,7 +89,7 @@ static void test_poison_pill_found_at_start_is_stale(void **state) {
         struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
         (void)state;
 
-        start(&f, &cfg);
+        start(&f, &cfg, NULL);
         f.mbs[1].mb = (struct disk_mailbox){ .host_id = 1, .sender = 2, .command = DISK_MAILBOX_FENCE, .seq = 4 };
         disk_round(&f);
         assert_false(node_fencing(f.n));
@@ -285,7 +129,7 @@ static void test_refused_watchdog_is_an_emergency(void **state) {
         struct node_config cfg = { .self_id = 1, .hosts = ids, .n_hosts = NH, .timeout_ms = 5000 };
         (void)state;
 
-        start(&f, &cfg);
+        start(&f, &cfg, NULL);
         disk_round(&f);
         /* Not armed yet: published as a watchdog timeout of 0. */
         const struct node_action *w = find(&f, NODE_ACT_WRITE_SLOT);
@@ -425,7 +269,7 @@ static void test_an_echo_of_the_previous_incarnation_is_no_evidence(void **state
 
         (void)state;
         memset(&f, 0, sizeof(f));
-        start(&f, &cfg);
+        start(&f, &cfg, NULL);
         f.now += 100;
         tick(&f);
         s = find(&f, NODE_ACT_SEND);
@@ -503,7 +347,7 @@ static void test_the_old_ring_told_again_confirms_nothing(void **state) {
         assert_int_equal(node_verdict(f->n)->kind, SURVIVAL_SURVIVE);
 
         cfg.unsafe.same_ring = true;
-        start(&g, &cfg);
+        start(&g, &cfg, NULL);
         disk_round(&g);
         watchdog_result(&g, true);
         g.now += node_timing(g.n)->token_ms + 1;
@@ -512,13 +356,6 @@ static void test_the_old_ring_told_again_confirms_nothing(void **state) {
         membership(&g, 1, ids, NH);
         assert_int_equal(node_verdict(g.n)->kind, SURVIVAL_SURVIVE);
         node_free(g.n);
-}
-
-static void claims_read(struct fx *f, const struct takeover_claim *c, size_t n) {
-        struct node_event ev = { .type = NODE_EV_CLAIMS_READ };
-
-        ev.u.claims = (struct node_claims_read){ .ok = true, .done_ms = f->now, .claims = c, .n_claims = n };
-        handle(f, &ev);
 }
 
 /* Two passes of the double collect agree on what the claims say, whatever
