@@ -10,7 +10,7 @@
  * of a section with no keys. Duplicate keys, unknown sections and unknown
  * keys are errors too: a typo in an HA configuration must not silently
  * fall back to a default. So are the keys of what this version does not
- * have yet (the VM drivers, live migration): a key that is read but does
+ * have yet (the xen driver, live migration): a key that is read but does
  * nothing would let an administrator believe it is in force.
  */
 #include "daemon/config.h"
@@ -184,6 +184,31 @@ static int parse_vm_memory(struct vmha_config *c, const char *v, char *msg, size
         return r;
 }
 
+static int parse_driver(struct vmha_config *c, const char *v, char *msg, size_t len) {
+        if (strcmp(v, "none") == 0)
+                c->driver = VMHA_DRIVER_NONE;
+        else if (strcmp(v, "sim") == 0)
+                c->driver = VMHA_DRIVER_SIM;
+        else if (strcmp(v, "xen") == 0) {
+                snprintf(msg, len, "'xen': this version has no xen driver yet (none or sim)");
+                return -EINVAL;
+        } else {
+                snprintf(msg, len, "unknown driver '%s' (expected none or sim)", v);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_sim_program(struct vmha_config *c, const char *v, char *msg, size_t len) {
+        c->sim_set = true;
+        return parse_absolute(c->sim_program, sizeof(c->sim_program), v, msg, len);
+}
+
+static int parse_sim_log_dir(struct vmha_config *c, const char *v, char *msg, size_t len) {
+        c->sim_set = true;
+        return parse_absolute(c->sim_log_dir, sizeof(c->sim_log_dir), v, msg, len);
+}
+
 /* The collector reads only *.prom files; the writer puts its temporary
  * file beside, under the same name plus ".tmp". */
 static int parse_metrics_textfile(struct vmha_config *c, const char *v, char *msg, size_t len) {
@@ -217,6 +242,9 @@ static const struct {
         { "daemon", "ipc_group", parse_group },
         { "daemon", "state_dir", parse_state_dir },
         { "daemon", "vm_memory_mib", parse_vm_memory },
+        { "daemon", "driver", parse_driver },
+        { "sim", "program", parse_sim_program },
+        { "sim", "log_dir", parse_sim_log_dir },
         { "fence", "watchdog_device", parse_watchdog },
         { "fence", "action", parse_fence_action },
         { "fence", "max_fences_per_hour", parse_max_fences },
@@ -233,8 +261,6 @@ static const struct {
         const char *why;
 } unsupported_table[] = {
         { "network", "migration_port", "it migrates no VM" },
-        { "daemon", "driver", "it has no VM driver" },
-        { "sim", NULL, "it has no VM driver, sim included" },
 };
 
 /* The reason this version refuses [section] key (key NULL: the section),
@@ -368,6 +394,7 @@ void vmha_config_defaults(struct vmha_config *cfg) {
         cfg->timeout_ms = 5000;
         snprintf(cfg->ipc_group, sizeof(cfg->ipc_group), "vmha");
         snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/vmha");
+        snprintf(cfg->sim_log_dir, sizeof(cfg->sim_log_dir), "/var/log/vmha");
         cfg->fence_action = VMHA_FENCE_REBOOT;
         cfg->max_fences_per_hour = 2;
 }
@@ -377,6 +404,22 @@ static int finish(struct parse_ctx *ctx, const char *name, struct vmha_config *c
                   size_t err_len) {
         if (!ctx->cfg.heartbeat_device[0]) {
                 snprintf(err, err_len, "%s: [heartbeat] device is required", name);
+                return -EINVAL;
+        }
+        /* Settings that would do nothing are refused: an administrator
+         * would believe them in force. */
+        if (ctx->cfg.driver == VMHA_DRIVER_SIM && !ctx->cfg.sim_program[0]) {
+                snprintf(err, err_len, "%s: driver = sim needs [sim] program (the path of vmha-simvm)", name);
+                return -EINVAL;
+        }
+        if (ctx->cfg.driver == VMHA_DRIVER_SIM && !ctx->cfg.vm_memory_mib) {
+                snprintf(err, err_len, "%s: driver = sim needs [daemon] vm_memory_mib (the memory its sim host "
+                                       "offers VMs)", name);
+                return -EINVAL;
+        }
+        if (ctx->cfg.driver != VMHA_DRIVER_SIM && ctx->cfg.sim_set) {
+                snprintf(err, err_len, "%s: [sim] is set but the driver is %s: set [daemon] driver = sim, or "
+                                       "remove [sim]", name, vmha_driver_name(ctx->cfg.driver));
                 return -EINVAL;
         }
         *cfg = ctx->cfg;
@@ -539,6 +582,10 @@ int vmha_config_ipc_gid(const struct vmha_config *cfg, const char *name, gid_t *
 
 bool vmha_config_timeout_differs(const struct vmha_config *cfg, uint32_t region_timeout_ms) {
         return cfg->timeout_set && cfg->timeout_ms != region_timeout_ms;
+}
+
+const char *vmha_driver_name(enum vmha_driver d) {
+        return d == VMHA_DRIVER_SIM ? "sim" : "none";
 }
 
 const char *vmha_fence_action_name(enum vmha_fence_action a) {

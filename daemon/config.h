@@ -2,8 +2,9 @@
  *
  * The file names this host's view of the pool's fixed resources: the
  * heartbeat device, the pool's timeout, the tiebreak target, the watchdog,
- * who may talk to the daemon and where its metrics go. The keys of the VM
- * drivers and of live migration are refused until this version has them.
+ * who may talk to the daemon and where its metrics go, and the VM driver
+ * (none, or sim for the lab and the demo; the xen driver and live
+ * migration's keys are refused until this version has them).
  * Everything that changes at
  * run time (protected VMs, priorities, maintenance) is replicated state,
  * not configuration. A bad file is refused whole, with the file, line and
@@ -20,6 +21,11 @@
 #include <sys/types.h>
 
 #define VMHA_CONFIG_PATH "/etc/vmha/vmha.conf"
+
+enum vmha_driver {
+        VMHA_DRIVER_NONE,       /* protects no VM: the safety core alone */
+        VMHA_DRIVER_SIM,        /* vmha-simvm processes, for the lab and the demo */
+};
 
 enum vmha_fence_action {
         VMHA_FENCE_REBOOT,      /* reboot(RB_AUTOBOOT) */
@@ -39,6 +45,10 @@ struct vmha_config {
         uint32_t max_fences_per_hour;           /* damping; default 2 */
         uint64_t vm_memory_mib;                 /* memory this host offers VMs; 0: unknown */
         char metrics_textfile[PATH_MAX];        /* node_exporter textfile (*.prom), or empty: none */
+        enum vmha_driver driver;                /* [daemon] driver, default none */
+        char sim_program[PATH_MAX];             /* [sim] program: the vmha-simvm to run */
+        char sim_log_dir[PATH_MAX];             /* [sim] log_dir: each VM's NAME.log, default /var/log/vmha */
+        bool sim_set;                           /* some [sim] key is set */
 };
 
 #define VMHA_CONFIG_ERROR_MAX 512
@@ -85,4 +95,5 @@ int vmha_config_ipc_gid(const struct vmha_config *cfg, const char *name, gid_t *
  * although 5 s is the default. */
 bool vmha_config_timeout_differs(const struct vmha_config *cfg, uint32_t region_timeout_ms);
 
+const char *vmha_driver_name(enum vmha_driver d);
 const char *vmha_fence_action_name(enum vmha_fence_action a);

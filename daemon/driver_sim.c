@@ -513,9 +513,11 @@ static void ended(struct driver_sim *s, struct sim_vm *v, bool have_status, int 
                 if (s->base.report)
                         s->base.report(s->base.userdata, &r);
         } else {
+                /* Its last words say why only when it ended by itself. */
+                bool own = have_status && WIFEXITED(status);
                 last_log_line(s, v->name, last, sizeof(last));
-                report(s, DRIVER_REPORT_DIED, v, "it crashed: %s%s%s", how, last[0] && have_status ? ": " : "",
-                       have_status ? last : "");
+                report(s, DRIVER_REPORT_DIED, v, "it crashed: %s%s%s", how, own && last[0] ? ": " : "",
+                       own ? last : "");
         }
         drop(s, v);
 }

@@ -17,6 +17,7 @@
  *   vmhad_ctl.c      the control socket and its change requests
  *   vmhad_status.c   haadm status and the planner's view (admission control)
  *   vmhad_metrics.c  the metrics: haadm metrics and the textfile
+ *   vmhad_vm.c       the VM driver, claims I/O and VM starts
  *
  * Everything runs on one libqb loop; no callback sleeps or blocks on I/O
  * that has no deadline. The only other threads are the disk thread (and
@@ -47,6 +48,7 @@ struct cluster;
 struct watchdog;
 struct tiebreak;
 struct metrics_file;
+struct driver;
 
 struct vmhad_pending {
         qb_ipcs_connection_t *conn;
@@ -92,6 +94,14 @@ struct vmhad {
         uint64_t tiebreak_seen_ms;
 
         struct node *node;
+
+        /* The VM driver (vmhad_vm.c); NULL: driver = none. The VMs taken
+         * over from another host and not yet running here, to count
+         * vm_restarts once they do. */
+        struct driver *driver;
+        uint64_t *taken;
+        size_t n_taken, cap_taken;
+        bool claims_write_refused;      /* the engine must hear of it after its queue */
 
         /* Emergency causes the shell found before the engine existed, and
          * which causes the journal has been told about. */
@@ -153,6 +163,20 @@ void vmhad_emergency(struct vmhad *d, enum emergency_cause c, bool on, const cha
 bool vmhad_in_emergency(const struct vmhad *d);
 const char *vmhad_host_name(const struct vmhad *d, uint32_t id, char buf[NODE_NAME_MAX]);
 void vmhad_carry_out(struct vmhad *d);
+
+/* vmhad_vm.c */
+int vmhad_vm_check_config(const struct vmha_config *cfg, const char *path, char *err, size_t len);
+int vmhad_vm_start(struct vmhad *d, char *err, size_t len);
+void vmhad_vm_stop(struct vmhad *d);
+void vmhad_vm_tick(struct vmhad *d);
+void vmhad_vm_claims_events(struct vmhad *d);
+/* Carries out a VM or claims action: true when a is one. */
+bool vmhad_vm_carry_out(struct vmhad *d, const struct node_action *a);
+void vmhad_vm_after_actions(struct vmhad *d);
+/* The protected VMs the driver runs here. */
+unsigned vmhad_vm_running(struct vmhad *d);
+/* A VM config the driver could not start: 0, or <0 with the reason. */
+int vmhad_vm_check_request(struct vmhad *d, const char *name, const char *config, char *err, size_t len);
 
 /* vmhad_fence.c */
 void vmhad_arm_watchdog(struct vmhad *d);

@@ -204,6 +204,10 @@ static int change_message(struct vmhad *d, const struct ipc_request *req, struct
                         m->u.vm.memory_mib = req->memory_mib;
                 if (req->has_config)
                         snprintf(m->u.vm.config, sizeof(m->u.vm.config), "%s", req->config);
+                /* A config the driver could not start is refused here,
+                 * before the whole pool records it. */
+                if (req->has_config && vmhad_vm_check_request(d, m->u.vm.name, m->u.vm.config, err, err_len) < 0)
+                        return -EINVAL;
                 return 0;
         }
         case IPC_OP_VM_REMOVE: {

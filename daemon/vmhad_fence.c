@@ -155,7 +155,7 @@ void vmhad_fence_check(struct vmhad *d) {
  * no claim; otherwise the watchdog stays armed and resets the host unless
  * vmhad comes back to feed it. */
 void vmhad_watchdog_stop(struct vmhad *d) {
-        unsigned running = 0;
+        unsigned running = vmhad_vm_running(d);
         bool holds = false;
 
         if (!d->wd)

@@ -133,6 +133,7 @@ int32_t vmhad_on_disk_event(int32_t fd, int32_t revents, void *data) {
         }
         if (d->round.config_attempts != d->config_attempts_seen)
                 on_config_written(d);
+        vmhad_vm_claims_events(d);
         vmhad_loop_note(d, "disk completion", start);
         return 0;
 }
@@ -166,6 +167,7 @@ static void on_tick(void *data) {
                 d->boot_offset_ms = off;
                 vmhad_dispatch(d, &ev);
         }
+        vmhad_vm_tick(d);
         ev = (struct node_event){ .type = NODE_EV_TICK };
         vmhad_dispatch(d, &ev);
         if (d->tiebreak)

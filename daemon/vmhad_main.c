@@ -146,6 +146,7 @@ static int start_engine(struct vmhad *d, struct disk_region *reg) {
         const struct cluster_node *nodes = cluster_nodes(d->cl, &n);
         struct node_config nc = { .self_id = d->self, .hosts = ids, .host_names = names,
                                   .timeout_ms = d->sb.timeout_ms, .vm_memory_mib = d->cfg.vm_memory_mib,
+                                  .vms = d->cfg.driver != VMHA_DRIVER_NONE,
                                   .config_capacity = disk_layout_config_bytes(&reg->layout) };
         int r;
 
@@ -282,10 +283,18 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "vmhad: %s: [metrics] textfile: %s\n", d->config_path, err);
                         return 1;
                 }
+                if (vmhad_vm_check_config(&d->cfg, d->config_path, err, sizeof(err)) < 0) {
+                        fprintf(stderr, "vmhad: %s\n", err);
+                        return 1;
+                }
                 printf("%s: ok\n", d->config_path);
                 return 0;
         }
 
+        if (vmhad_vm_check_config(&d->cfg, d->config_path, err, sizeof(err)) < 0) {
+                fprintf(stderr, "vmhad: %s\n", err);
+                return 1;
+        }
         setup_logging(foreground, verbose);
         if (!d->ipc_gid_known)
                 qb_log(LOG_WARNING, "%s", err);
@@ -327,6 +336,10 @@ int main(int argc, char **argv) {
         d->wd_seconds = watchdog_seconds_for(node_timing(d->node)->watchdog_timeout_ms);
         if (start_disk(d, reg) < 0)
                 return 1;
+        if (vmhad_vm_start(d, err, sizeof(err)) < 0) {
+                qb_log(LOG_CRIT, "cannot start the VM driver: %s", err);
+                return 1;
+        }
         qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGTERM, d, on_signal, NULL);
         qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGINT, d, on_signal, NULL);
         if (d->cfg.tiebreak_target[0]) {
@@ -354,6 +367,7 @@ int main(int argc, char **argv) {
                 qb_ipcs_destroy(d->ipcs);
         vmhad_metrics_stop(d);
         disk_thread_stop(d->disk);
+        vmhad_vm_stop(d);
         tiebreak_free(d->tiebreak);
         cluster_free(d->cl);
         node_free(d->node);

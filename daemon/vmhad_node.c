@@ -149,15 +149,14 @@ void vmhad_carry_out(struct vmhad *d) {
                 case NODE_ACT_START_VM:
                 case NODE_ACT_TAKEOVER:
                         /* Only a shell with a VM driver is asked for these
-                         * (node_config.vms); this one has none yet. The
-                         * driver that carries out START_VM counts
-                         * d->vm_restarts once a taken-over VM runs. */
-                        qb_log(LOG_ERR, "the engine asked for VM action %d without a VM driver", a->type);
+                         * (node_config.vms). */
+                        vmhad_vm_carry_out(d, a);
                         break;
                 }
         }
         if (arm)
                 vmhad_arm_watchdog(d);         /* answers with NODE_EV_WATCHDOG */
+        vmhad_vm_after_actions(d);
 }
 
 void vmhad_dispatch(struct vmhad *d, const struct node_event *ev) {

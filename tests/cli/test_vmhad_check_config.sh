@@ -70,19 +70,23 @@ tap_status 0 "-t takes systemd/vmha.conf.example" check example "$srcdir/systemd
 
 # --- what this version lacks is refused, not read and ignored ---
 printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\n' >driver.conf
-tap_status 1 "-t refuses driver" check driver driver.conf
-tap_grep '^vmhad: driver.conf:4: \[daemon\] driver: not supported by this version \(it has no VM driver\); remove the line$' \
-    driver.out "-t says driver is not supported by this version"
+tap_status 1 "-t refuses driver = xen" check driver driver.conf
+tap_grep "^vmhad: driver.conf:4: \\[daemon\\] driver: 'xen': this version has no xen driver yet \\(none or sim\\)$" \
+    driver.out "-t says this version has no xen driver"
 printf '[heartbeat]\ndevice = /dev/sdb\n[network]\nmigration_port = 8477\n' >port.conf
 tap_status 1 "-t refuses migration_port, even at its old default" check port port.conf
 tap_grep 'port.conf:4: \[network\] migration_port: not supported by this version \(it migrates no VM\)' port.out \
     "-t says migration_port is not supported by this version"
-printf '[heartbeat]\ndevice = /dev/sdb\n[sim]\nvm_dir = /srv/simvms\n' >sim.conf
-tap_status 1 "-t refuses [sim] vm_dir" check sim sim.conf
-tap_grep 'sim.conf:3: \[sim\]: not supported by this version \(it has no VM driver, sim included\); remove the section' \
-    sim.out "-t says the [sim] section is not supported by this version"
+printf '[heartbeat]\ndevice = /dev/sdb\n[sim]\nprogram = /usr/bin/true\n' >sim.conf
+tap_status 1 "-t refuses [sim] without driver = sim" check sim sim.conf
+tap_grep 'sim.conf: \[sim\] is set but the driver is none' sim.out "-t says [sim] would do nothing"
+printf '[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\nvm_memory_mib = 1024\n[sim]\nprogram = %s/none\n' \
+    "$work" >simprog.conf
+tap_status 1 "-t refuses a sim program that does not exist" check simprog simprog.conf
+tap_grep "simprog.conf: \\[sim\\] program: $work/none: No such file or directory" simprog.out \
+    "-t names the missing program"
 "$haadm" emergency --config driver.conf >hdriver.out 2>&1
-tap_grep '^emergency mode: cannot tell: driver.conf:4: \[daemon\] driver: not supported by this version' hdriver.out \
+tap_grep "^emergency mode: cannot tell: driver.conf:4: \\[daemon\\] driver: 'xen'" hdriver.out \
     "haadm emergency refuses the same file for the same reason"
 
 # --- ipc_group: a group the file names must exist on this host ---

@@ -150,24 +150,46 @@ static void test_syntax_errors_and_missing_keys(void **state) {
 static void test_keys_of_what_this_version_lacks_are_refused(void **state) {
         (void)state;
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\n",
-                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
-                     "remove the line");
-        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n",
-                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
-                     "remove the line");
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: 'xen': this version has no xen driver yet (none or sim)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = kvm\n",
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: unknown driver 'kvm' (expected none or sim)");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[network]\nmigration_port = 8477\n",
                      "/etc/vmha/vmha.conf:4: [network] migration_port: not supported by this version (it migrates "
                      "no VM); remove the line");
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[sim]\nvm_dir = /srv/vmdisks\n",
-                     "/etc/vmha/vmha.conf:3: [sim]: not supported by this version (it has no VM driver, sim "
-                     "included); remove the section");
-        expect_error("[heartbeat]\ndevice = /dev/sdb\n[sim]\n",
-                     "/etc/vmha/vmha.conf:3: [sim]: not supported by this version (it has no VM driver, sim "
-                     "included); remove the section");
+                     "/etc/vmha/vmha.conf:4: [sim] unknown key 'vm_dir'");
         /* Even a key set twice is refused for what it is. */
         expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = xen\ndriver = xen\n",
-                     "/etc/vmha/vmha.conf:4: [daemon] driver: not supported by this version (it has no VM driver); "
-                     "remove the line");
+                     "/etc/vmha/vmha.conf:4: [daemon] driver: 'xen': this version has no xen driver yet (none or sim)");
+}
+
+static void test_the_sim_driver_needs_its_program_and_memory_and_nothing_does_nothing(void **state) {
+        struct vmha_config c;
+
+        (void)state;
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n"
+                                                  "vm_memory_mib = 4096\n[sim]\nprogram = /usr/lib/vmha-simvm\n"
+                                                  "log_dir = /var/log/vms\n",
+                                                  "vmha.conf", &c, err, sizeof(err)),
+                         0);
+        assert_int_equal(c.driver, VMHA_DRIVER_SIM);
+        assert_string_equal(c.sim_program, "/usr/lib/vmha-simvm");
+        assert_string_equal(c.sim_log_dir, "/var/log/vms");
+        assert_int_equal(vmha_config_parse_string("[heartbeat]\ndevice = /dev/sdb\n", "vmha.conf", &c, err,
+                                                  sizeof(err)),
+                         0);
+        assert_int_equal(c.driver, VMHA_DRIVER_NONE);
+        assert_string_equal(c.sim_log_dir, "/var/log/vmha");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\nvm_memory_mib = 4096\n",
+                     "/etc/vmha/vmha.conf: driver = sim needs [sim] program (the path of vmha-simvm)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n[sim]\nprogram = /p\n",
+                     "/etc/vmha/vmha.conf: driver = sim needs [daemon] vm_memory_mib (the memory its sim host offers "
+                     "VMs)");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[sim]\nprogram = /p\n",
+                     "/etc/vmha/vmha.conf: [sim] is set but the driver is none: set [daemon] driver = sim, or remove "
+                     "[sim]");
+        expect_error("[heartbeat]\ndevice = /dev/sdb\n[daemon]\ndriver = sim\n[sim]\nprogram = vmha-simvm\n",
+                     "/etc/vmha/vmha.conf:6: [sim] program: 'vmha-simvm' is not an absolute path");
 }
 
 static void test_the_first_error_is_reported_with_its_own_line(void **state) {
@@ -459,6 +481,7 @@ int main(void) {
                 cmocka_unit_test(test_unknown_sections_and_keys_are_errors),
                 cmocka_unit_test(test_syntax_errors_and_missing_keys),
                 cmocka_unit_test(test_keys_of_what_this_version_lacks_are_refused),
+                cmocka_unit_test(test_the_sim_driver_needs_its_program_and_memory_and_nothing_does_nothing),
                 cmocka_unit_test(test_the_first_error_is_reported_with_its_own_line),
                 cmocka_unit_test(test_an_over_long_line_is_refused_not_cut),
                 cmocka_unit_test(test_a_commented_out_setting_never_applies),
