@@ -3,10 +3,13 @@
 #   0. the heartbeat region's checksums, on a scratch file (a few seconds);
 #   1. a three-host pool in the lab (real corosync and vmhad per host, a
 #      shared LUN, an emulated watchdog each) comes up: haadm status;
-#   2. one host's network is cut: it fences itself, the survivors agree;
+#   2. six sim VMs, five protected, start on the master once claimed;
+#   3. the host that runs them crashes: they run again on a survivor, with
+#      times, and check-disklog shows one writer at a time on every disk;
+#   4. one host's network is cut: it fences itself, the survivors agree;
 #      a timeline of what each host saw and decided, with elapsed times;
-#   3. the host is powered on again and rejoins by itself;
-#   4. the lab is taken down; nothing is left behind.
+#   5. the host is powered on again and rejoins by itself;
+#   6. the lab is taken down; nothing is left behind.
 # Programs come from the in-tree build ($VMHA_BUILDDIR to use another).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,9 +33,10 @@ if [ ! -x "$build/daemon/vmhad" ] || [ ! -x "$haadm" ]; then
     echo "demo: build first (make in $build)" >&2
     exit 1
 fi
-if [ ! -x "$build/tests/lab/fusedisk" ] || [ ! -x "$build/tests/lab/fusewd" ] || [ ! -x "$build/tests/lab/wdclient" ]; then
+if [ ! -x "$build/tests/lab/fusedisk" ] || [ ! -x "$build/tests/lab/fusewd" ] || [ ! -x "$build/tests/lab/wdclient" ] ||
+    [ ! -x "$build/tests/lab/vmha-simvm" ]; then
     echo "==> building the lab's programs"
-    make -C "$build" -s tests/lab/fusedisk tests/lab/fusewd tests/lab/wdclient
+    make -C "$build" -s tests/lab/fusedisk tests/lab/fusewd tests/lab/wdclient tests/lab/vmha-simvm
 fi
 
 work=$(mktemp -d /var/tmp/vmha-demo.XXXXXX)
@@ -106,7 +110,71 @@ echo '$ haadm status        (on h1)'
 hs h1 status | sed 's/^/   /'
 
 # ---------------------------------------------------------------------------
-step "2. Cut h3's network: it must fence itself, and h1 and h2 must agree"
+step "2. Six sim VMs, five of them protected: each starts only after its claim"
+note "A sim VM is a process (vmha-simvm) that appends numbered records to its"
+note "virtual disk on the lab's shared storage, so two copies running at once"
+note "would show on the disk. The master claims each VM on the heartbeat disk,"
+note "re-reads every claim, and only then starts it."
+vm_on() {   # name: the hosts whose processes run it
+    halab vm list --json | python3 -c '
+import json, sys
+print(" ".join(next(v["hosts"] for v in json.load(sys.stdin) if v["name"] == sys.argv[1])))' "$1"
+}
+vms="web db app cache batch"
+echo '$ haadm enable'
+hs h1 enable | sed 's/^/   /'
+for spec in "web 512 8001 restart 1" "db 1024 8002 restart 0" "app 512 8003 restart 1" \
+    "cache 256 8004 best-effort 2" "batch 256 8005 best-effort 3" "scratch 128 8006 none 0"; do
+    # shellcheck disable=SC2086
+    set -- $spec
+    cfg=$(halab vm create "$1" --memory "$2" --port "$3")
+    printf '$ haadm vm set %s --memory %s --config %s --priority %s --order %s\n' "$1" "$2" "$cfg" "$4" "$5"
+    hs h1 vm set "$1" --memory "$2" --config "$cfg" --priority "$4" --order "$5" | sed 's/^/   /'
+done
+for _ in $(seq 150); do
+    up=0
+    for v in $vms; do [ -n "$(vm_on "$v")" ] && up=$((up + 1)); done
+    [ "$up" = 5 ] && break
+    sleep 0.1
+done
+echo '$ haadm vm list       (on h2: the replicated state)'
+hs h2 vm list | sed 's/^/   /'
+echo '$ halab vm list       (the processes: where each VM really runs)'
+halab vm list | sed 's/^/   /'
+note "scratch has priority none: vmha protects it not, and leaves it alone."
+
+# ---------------------------------------------------------------------------
+step "3. Crash h1, the host that runs them: they run again on a survivor, once"
+note "Power off, no last word. The survivors wait until h1 is certainly"
+note "fenced (its watchdog timeout plus a margin after its last heartbeat),"
+note "then the new master claims each VM on the disk and starts it."
+printf '$ halab crash h1\n'
+# The VMs' records carry CLOCK_MONOTONIC, which every lab host shares.
+tc=$(python3 -c 'import time; print(time.monotonic_ns())')
+halab crash h1 >/dev/null
+instances() { awk '{ print $1 }' "$HALAB_DIR/vms/$1.disk" | uniq | wc -l; }
+for _ in $(seq 200); do
+    up=0
+    for v in $vms; do [ "$(instances "$v")" -ge 2 ] && up=$((up + 1)); done
+    [ "$up" = 5 ] && break
+    sleep 0.1
+done
+for v in $vms; do
+    awk -v tc="$tc" -v v="$v" -v on="$(vm_on "$v")" 'NR == 1 { first = $1 } $1 != first && !done {
+        printf "   %+6.2f s  %-6s runs again on %s (its first record there)\n", ($3 - tc) / 1e9, v, on; done = 1 }' \
+        "$HALAB_DIR/vms/$v.disk"
+done | sort -n
+echo '$ halab vm check      (check-disklog: every disk, record by record)'
+halab vm check | sed "s|$HALAB_DIR/vms/||; s/^/   /" || true
+note "Each disk shows h1's instance, then h2's: never two writers at once."
+note "The gap on each disk is the VM's downtime (timeout 2 s: detection,"
+note "then h1's watchdog and the margin, then the claim and the start)."
+printf '$ halab boot h1\n'
+halab boot h1 >/dev/null 2>&1 || { sleep 2; halab boot h1 >/dev/null; }
+pool_joined || note "(h1 has not fully rejoined yet; going on)"
+
+# ---------------------------------------------------------------------------
+step "4. Cut h3's network: it must fence itself, and h1 and h2 must agree"
 note "Budget: timeout 2 s + watchdog 2 s + margin 1 s, measured from the"
 note "moment the survivors lose sight of h3 (corosync detection ~1 s)."
 events=$work/events
@@ -190,7 +258,7 @@ echo '$ haadm status        (on h1)'
 hs h1 status | sed 's/^/   /'
 
 # ---------------------------------------------------------------------------
-step "3. Heal the network and power h3 on: it rejoins by itself"
+step "5. Heal the network and power h3 on: it rejoins by itself"
 printf '$ halab net h3 up; halab boot h3\n'
 halab net h3 up >/dev/null
 tb=${EPOCHREALTIME/./}
@@ -207,7 +275,7 @@ echo '$ haadm emergency     (on h3: one fence is not a loop; it is reported)'
 hs h3 emergency | sed 's/^/   /' || true
 
 # ---------------------------------------------------------------------------
-step "4. Take the lab down"
+step "6. Take the lab down"
 for p in "${watchers[@]}"; do kill "$p" 2>/dev/null || true; done
 watchers=()
 printf '$ halab down --purge\n'
