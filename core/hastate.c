@@ -11,7 +11,8 @@
 
 #define SNAP_MAGIC   0x53484d56u        /* "VMHS" */
 #define MSG_MAGIC    0x4d484d56u        /* "VMHM" */
-#define CODEC_VERSION 1u
+#define CODEC_VERSION 2u        /* 2: a VM record's priority byte carries its requested state */
+#define VM_STARTED_BIT 0x80u    /* in that byte, from version 2 */
 
 static int fail(struct hastate_error *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct hastate_error *err, int r, const char *fmt, ...) {
@@ -86,7 +87,8 @@ void hastate_restart_list(const struct hastate *s, struct takeover_vm *out, size
                 for (size_t i = 0; i < s->n_vms; i++) {
                         const struct hastate_vm *v = &s->vms[i];
 
-                        if (v->priority == HASTATE_PRIORITY_NONE || (prev && !restarts_before(prev, v)))
+                        if (v->priority == HASTATE_PRIORITY_NONE || !v->started ||
+                            (prev && !restarts_before(prev, v)))
                                 continue;
                         if (!best || restarts_before(v, best))
                                 best = v;
@@ -177,8 +179,11 @@ static int apply_protect(struct hastate *s, const struct hastate_vm *vm, struct 
         if (old) {
                 uint32_t owner = old->owner;
 
+                bool started = old->started;
+
                 *old = *vm;
                 old->owner = owner;
+                old->started = started;
                 return 0;
         }
         if (s->n_vms >= HASTATE_MAX_VMS)
@@ -227,6 +232,12 @@ int hastate_apply(struct hastate *s, const struct hastate_msg *m, struct hastate
                 if (m->u.owner.owner != 0 && !valid_host_id(m->u.owner.owner))
                         return fail(err, -EINVAL, "owner: %u is not a host id", m->u.owner.owner);
                 vm->owner = m->u.owner.owner;
+                break;
+        case HASTATE_MSG_VM_REQUEST:
+                vm = vm_find_mut(s, m->u.request.vm_id);
+                if (!vm)
+                        return fail(err, -EINVAL, "request: no vm %llu", (unsigned long long)m->u.request.vm_id);
+                vm->started = m->u.request.started;
                 break;
         case HASTATE_MSG_HOST_MAINTENANCE:
                 if (!valid_host_id(m->u.maintenance.host_id))
@@ -302,7 +313,7 @@ static void put_vm(struct wbuf *w, const struct hastate_vm *vm) {
         size_t cl = strnlen(vm->config, sizeof(vm->config) - 1);
 
         put_le(w, vm->id, 8);
-        put_le(w, (uint64_t)vm->priority, 1);
+        put_le(w, (uint64_t)vm->priority | (vm->started ? VM_STARTED_BIT : 0u), 1);
         put_le(w, (uint32_t)vm->order, 4);
         put_le(w, vm->start_delay_ms, 4);
         put_le(w, vm->memory_mib, 8);
@@ -313,13 +324,23 @@ static void put_vm(struct wbuf *w, const struct hastate_vm *vm) {
         put(w, vm->config, cl);
 }
 
-/* Reads a VM record; field ranges are checked by vm_validate() after. */
-static int get_vm(struct rbuf *r, struct hastate_vm *vm, struct hastate_error *err) {
+/* Reads a VM record of codec version `version`; field ranges are checked
+ * by vm_validate() after. Version 1 had no requested state: its VMs all
+ * ran, so they read as started. */
+static int get_vm(struct rbuf *r, unsigned version, struct hastate_vm *vm, struct hastate_error *err) {
         size_t nl, cl;
 
         memset(vm, 0, sizeof(*vm));
         vm->id = get_le(r, 8);
-        vm->priority = (enum hastate_priority)get_le(r, 1);
+        {
+                uint64_t b = get_le(r, 1);
+                /* The priority is checked by vm_validate(); the bit is
+                 * taken off first only where it means something. */
+                vm->started = version >= 2 ? (b & VM_STARTED_BIT) != 0 : true;
+                if (version >= 2)
+                        b &= ~(uint64_t)VM_STARTED_BIT;
+                vm->priority = (enum hastate_priority)b;
+        }
         vm->order = (int32_t)(uint32_t)get_le(r, 4);
         vm->start_delay_ms = (uint32_t)get_le(r, 4);
         vm->memory_mib = get_le(r, 8);
@@ -416,6 +437,7 @@ int hastate_snapshot_decode(const void *buf, size_t len, struct hastate **out, s
         struct rbuf r = { buf, len, 0, false };
         struct hastate *s = NULL;
         uint32_t flags, n;
+        unsigned version;
         int ret;
 
         *out = NULL;
@@ -429,8 +451,12 @@ int hastate_snapshot_decode(const void *buf, size_t len, struct hastate **out, s
         r.len = len - 4;
         if (get_le(&r, 4) != SNAP_MAGIC)
                 return fail(err, -EBADMSG, "snapshot: bad magic");
-        if (get_le(&r, 2) != CODEC_VERSION)
-                return fail(err, -EBADMSG, "snapshot: unsupported version");
+        version = (unsigned)get_le(&r, 2);
+        /* An older snapshot is read as it was written: a pool upgraded
+         * keeps its configuration. A newer one is not guessed at. */
+        if (version < 1 || version > CODEC_VERSION)
+                return fail(err, -EBADMSG, "snapshot: version %u, this vmha reads 1 to %u", version,
+                            CODEC_VERSION);
         if (get_le(&r, 2) != 0)         /* reserved: a snapshot decodes whole or not at all */
                 return fail(err, -EBADMSG, "snapshot: reserved field is not zero");
 
@@ -464,7 +490,7 @@ int hastate_snapshot_decode(const void *buf, size_t len, struct hastate **out, s
         for (uint32_t i = 0; i < n; i++) {
                 struct hastate_vm vm;
 
-                ret = get_vm(&r, &vm, err);
+                ret = get_vm(&r, version, &vm, err);
                 if (ret < 0)
                         goto out;
                 if (hastate_vm_find(s, vm.id)) {
@@ -519,6 +545,10 @@ int hastate_msg_encode(const struct hastate_msg *m, uint8_t *buf, size_t len, si
                 put_le(&w, m->u.maintenance.host_id, 4);
                 put_le(&w, m->u.maintenance.on ? 1 : 0, 1);
                 break;
+        case HASTATE_MSG_VM_REQUEST:
+                put_le(&w, m->u.request.vm_id, 8);
+                put_le(&w, m->u.request.started ? 1 : 0, 1);
+                break;
         default:
                 return -EINVAL;
         }
@@ -549,7 +579,7 @@ int hastate_msg_decode(const void *buf, size_t len, struct hastate_msg *m, struc
                 m->u.pool.allow_overcommit = flags & 2u;
                 break;
         case HASTATE_MSG_VM_PROTECT:
-                if (get_vm(&r, &m->u.vm, err) < 0)
+                if (get_vm(&r, CODEC_VERSION, &m->u.vm, err) < 0)
                         return -EBADMSG;
                 break;
         case HASTATE_MSG_VM_UNPROTECT:
@@ -565,6 +595,13 @@ int hastate_msg_decode(const void *buf, size_t len, struct hastate_msg *m, struc
                 if (on > 1)
                         return fail(err, -EBADMSG, "message: maintenance flag %llu", (unsigned long long)on);
                 m->u.maintenance.on = on;
+                break;
+        case HASTATE_MSG_VM_REQUEST:
+                m->u.request.vm_id = get_le(&r, 8);
+                on = get_le(&r, 1);
+                if (on > 1)
+                        return fail(err, -EBADMSG, "message: requested state %llu", (unsigned long long)on);
+                m->u.request.started = on;
                 break;
         default:
                 return fail(err, -EBADMSG, "message: unknown type %u", type);

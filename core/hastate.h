@@ -55,6 +55,7 @@ struct hastate_vm {
         uint64_t memory_mib;
         char config[HASTATE_CONFIG_MAX];/* xl config path or sim spec, non-empty, printable UTF-8 */
         uint32_t owner;                 /* host id, 0 when not placed */
+        bool started;                   /* requested state: started (haadm vm start) or stopped */
 };
 
 struct hastate {
@@ -67,10 +68,11 @@ struct hastate {
 
 enum hastate_msg_type {
         HASTATE_MSG_POOL_SETTINGS = 1,
-        HASTATE_MSG_VM_PROTECT,         /* add, or update all but the owner */
+        HASTATE_MSG_VM_PROTECT,         /* add, or update all but the owner and the requested state */
         HASTATE_MSG_VM_UNPROTECT,
         HASTATE_MSG_VM_OWNER,
         HASTATE_MSG_HOST_MAINTENANCE,
+        HASTATE_MSG_VM_REQUEST,         /* requested state: start or stop */
         _HASTATE_MSG_MAX,
 };
 
@@ -83,6 +85,7 @@ struct hastate_msg {
                 struct { uint64_t vm_id; } unprotect;
                 struct { uint64_t vm_id; uint32_t owner; } owner;
                 struct { uint32_t host_id; bool on; } maintenance;
+                struct { uint64_t vm_id; bool started; } request;
         } u;
 };
 
@@ -101,7 +104,7 @@ const struct hastate_vm *hastate_vm_find(const struct hastate *s, uint64_t vm_id
 
 /* The protected VMs in restart order, as takeover_plan() wants them:
  * priority restart before best-effort, then by order, then by id; VMs with
- * priority none are left out. running_here and claim_pending are left
+ * priority none, and VMs whose requested state is stopped, are left out. running_here and claim_pending are left
  * false for the caller to set. Writes at most max, sets *n. */
 void hastate_restart_list(const struct hastate *s, struct takeover_vm *out, size_t max, size_t *n);
 const char *hastate_priority_name(enum hastate_priority p);

@@ -464,6 +464,7 @@ void node_handle(struct node *n, const struct node_event *ev, uint64_t now_ms) {
                 break;
         case NODE_EV_VMS_RUNNING:
                 node_vm_set_running(n, ev->u.vms.ids, ev->u.vms.count);
+                node_vm_check_stops(n, now_ms);
                 break;
         }
 }

@@ -180,6 +180,7 @@ enum node_action_type {
         NODE_ACT_CHANGE_DONE,           /* a change this host sent (seq) was applied (result 0) or not */
         NODE_ACT_EMERGENCY,             /* cause starts (on) or ends: show the banner */
         NODE_ACT_TAKEOVER,              /* decided: vm_id is claimed away from host `from` (for tests) */
+        NODE_ACT_STOP_VM,               /* vm_id runs here and its requested state is stopped */
 };
 
 struct node_action {

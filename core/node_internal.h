@@ -73,6 +73,8 @@ struct node_vms {
         uint64_t wait_logged[64];       /* vm ids whose WAIT was logged (small cache) */
         size_t n_wait_logged;
         bool ha_off_logged;             /* "HA is disabled" said since it was */
+        struct { uint64_t vm_id, asked_ms; } stop_asked[64];   /* stops asked, not yet seen done */
+        size_t n_stop_asked;
 };
 
 struct node {
@@ -161,3 +163,5 @@ void node_vm_on_disk_read(struct node *n, uint64_t now_ms);
 void node_vm_on_claims_written(struct node *n, const struct node_claims_written *w, uint64_t now_ms);
 void node_vm_on_claims_read(struct node *n, const struct node_claims_read *r, uint64_t now_ms);
 void node_vm_set_running(struct node *n, const uint64_t *ids, size_t count);
+/* After the driver's report: stop what runs here and should not. */
+void node_vm_check_stops(struct node *n, uint64_t now_ms);

@@ -193,6 +193,43 @@ static bool held_back(struct node *n, uint64_t vm_id, uint64_t now_ms) {
         return true;
 }
 
+/* A stop is asked again only this long after the last time: the driver
+ * forces a clean stop that does not end within its own deadline. */
+#define NODE_STOP_REPEAT_MS 30000u
+
+void node_vm_check_stops(struct node *n, uint64_t now_ms) {
+        struct node_vms *v = &n->vm;
+        size_t k = 0;
+
+        /* Forget the stops of VMs that no longer run here. */
+        for (size_t i = 0; i < v->n_stop_asked; i++)
+                if (running_here(n, v->stop_asked[i].vm_id))
+                        v->stop_asked[k++] = v->stop_asked[i];
+        v->n_stop_asked = k;
+        for (size_t i = 0; i < v->n_running; i++) {
+                const struct hastate_vm *vm = hastate_vm_find(n->state, v->running[i]);
+                struct node_action *a;
+                size_t j;
+
+                if (!vm || vm->started)
+                        continue;
+                for (j = 0; j < v->n_stop_asked && v->stop_asked[j].vm_id != vm->id; j++)
+                        ;
+                if (j < v->n_stop_asked && now_ms < v->stop_asked[j].asked_ms + NODE_STOP_REPEAT_MS)
+                        continue;
+                if (j == v->n_stop_asked) {
+                        if (j == sizeof(v->stop_asked) / sizeof(v->stop_asked[0]))
+                                continue;       /* the next reports come back to it */
+                        v->n_stop_asked++;
+                }
+                v->stop_asked[j].vm_id = vm->id;
+                v->stop_asked[j].asked_ms = now_ms;
+                node_log(n, 5, "stop %s: its requested state is stopped", vm->name);
+                a = node_push(n, NODE_ACT_STOP_VM);
+                a->vm_id = vm->id;
+        }
+}
+
 static void start_vm(struct node *n, uint64_t vm_id, uint64_t now_ms) {
         struct node_action *a = node_push(n, NODE_ACT_START_VM);
 
@@ -291,7 +328,9 @@ static void confirm(struct node *n, uint64_t now_ms) {
         for (size_t i = 0; i < n->vm.n_pending; i++) {
                 struct node_pending_claim *p = &n->vm.pending[i];
                 char reason[TAKEOVER_REASON_MAX];
-                int r = n->vm.blocked || !n->state->pool.ha_enabled
+                const struct hastate_vm *vm = hastate_vm_find(n->state, p->vm_id);
+                bool wanted = vm && vm->started;
+                int r = n->vm.blocked || !n->state->pool.ha_enabled || !wanted
                                 ? -EAGAIN
                                 : takeover_confirm(&ti, now_ms, p->vm_id, p->seq, reason, sizeof(reason));
 
@@ -299,6 +338,8 @@ static void confirm(struct node *n, uint64_t now_ms) {
                         snprintf(reason, sizeof(reason), "abort: %s", n->vm.blocked_why);
                 else if (!n->state->pool.ha_enabled)
                         snprintf(reason, sizeof(reason), "abort: HA was disabled for the pool");
+                else if (!wanted)
+                        snprintf(reason, sizeof(reason), "abort: %s meanwhile", vm ? "stopped by request" : "unprotected");
                 if (r == 0) {
                         node_log(n, 5, "start %s: claim seq %llu is the newest", vm_label(n, p->vm_id),
                                  (unsigned long long)p->seq);

@@ -31,6 +31,8 @@ static const char *const op_names[] = {
         [IPC_OP_HOST_FENCE] = "host_fence",
         [IPC_OP_EMERGENCY_CLEAR] = "emergency_clear",
         [IPC_OP_METRICS] = "metrics",
+        [IPC_OP_VM_START] = "vm_start",
+        [IPC_OP_VM_STOP] = "vm_stop",
 };
 _Static_assert(sizeof(op_names) / sizeof(op_names[0]) == _IPC_OP_MAX, "a name per op");
 
@@ -47,6 +49,8 @@ static const char *const op_keys[][8] = {
         [IPC_OP_HOST_FENCE] = { "!host", NULL },
         [IPC_OP_EMERGENCY_CLEAR] = { NULL },
         [IPC_OP_METRICS] = { NULL },
+        [IPC_OP_VM_START] = { "!name", NULL },
+        [IPC_OP_VM_STOP] = { "!name", NULL },
 };
 _Static_assert(sizeof(op_keys) / sizeof(op_keys[0]) == _IPC_OP_MAX, "a key list per op");
 
@@ -302,6 +306,8 @@ int ipc_request_format(const struct ipc_request *req, char **json) {
                         json_object_object_add(args, "config", json_object_new_string(req->config));
                 break;
         case IPC_OP_VM_REMOVE:
+        case IPC_OP_VM_START:
+        case IPC_OP_VM_STOP:
                 json_object_object_add(args, "name", json_object_new_string(req->vm));
                 break;
         case IPC_OP_HOST_MAINTENANCE:

@@ -39,6 +39,8 @@ enum ipc_op {
         IPC_OP_HOST_FENCE,
         IPC_OP_EMERGENCY_CLEAR,
         IPC_OP_METRICS,
+        IPC_OP_VM_START,
+        IPC_OP_VM_STOP,
         _IPC_OP_MAX,
 };
 

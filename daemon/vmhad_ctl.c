@@ -87,6 +87,15 @@ static json_object *change_result(struct vmhad *d, const struct vmhad_pending *p
                 json_object_object_add(o, "name", json_object_new_string(p->name));
                 json_object_object_add(o, "protected", json_object_new_boolean(0));
                 break;
+        case IPC_OP_VM_START:
+        case IPC_OP_VM_STOP: {
+                const struct hastate_vm *vm = NULL;
+                for (size_t i = 0; i < s->n_vms && !vm; i++)
+                        if (strcmp(s->vms[i].name, p->name) == 0)
+                                vm = &s->vms[i];
+                json_object_put(o);
+                return vm ? vmhad_vm_json(d, vm) : NULL;
+        }
         case IPC_OP_HOST_MAINTENANCE:
                 json_object_object_add(o, "host", json_object_new_string(p->name));
                 json_object_object_add(o, "maintenance", json_object_new_boolean(p->on));
@@ -218,6 +227,23 @@ static int change_message(struct vmhad *d, const struct ipc_request *req, struct
                 }
                 m->type = HASTATE_MSG_VM_UNPROTECT;
                 m->u.unprotect.vm_id = cur->id;
+                return 0;
+        }
+        case IPC_OP_VM_START:
+        case IPC_OP_VM_STOP: {
+                const struct hastate_vm *cur = vm_by_name(d, req->vm);
+                if (!cur) {
+                        snprintf(err, err_len, "unknown VM '%s' (see 'haadm vm list')", req->vm);
+                        return -ENOENT;
+                }
+                if (req->op == IPC_OP_VM_START && cur->priority == HASTATE_PRIORITY_NONE) {
+                        snprintf(err, err_len, "%s has priority none: vmha does not start it (give it "
+                                               "--priority restart or best-effort first)", req->vm);
+                        return -EINVAL;
+                }
+                m->type = HASTATE_MSG_VM_REQUEST;
+                m->u.request.vm_id = cur->id;
+                m->u.request.started = req->op == IPC_OP_VM_START;
                 return 0;
         }
         case IPC_OP_HOST_MAINTENANCE: {

@@ -147,6 +147,7 @@ void vmhad_carry_out(struct vmhad *d) {
                 case NODE_ACT_WRITE_CLAIMS:
                 case NODE_ACT_READ_CLAIMS:
                 case NODE_ACT_START_VM:
+                case NODE_ACT_STOP_VM:
                 case NODE_ACT_TAKEOVER:
                         /* Only a shell with a VM driver is asked for these
                          * (node_config.vms). */

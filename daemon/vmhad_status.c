@@ -73,6 +73,7 @@ json_object *vmhad_vm_json(struct vmhad *d, const struct hastate_vm *vm) {
         json_object_object_add(o, "config", json_object_new_string(vm->config));
         json_object_object_add(o, "owner",
                                vm->owner ? json_object_new_string(vmhad_host_name(d, vm->owner, name)) : NULL);
+        json_object_object_add(o, "requested", json_object_new_string(vm->started ? "started" : "stopped"));
         return o;
 }
 

@@ -194,6 +194,23 @@ static void start_vm(struct vmhad *d, uint64_t vm_id) {
         qb_log(LOG_NOTICE, "starting %s here (%s)", vm->name, vm->config);
 }
 
+/* A clean stop (the guest shuts down) that outlasts this is forced. */
+#define VM_STOP_TIMEOUT_MS 60000
+
+static void stop_vm(struct vmhad *d, uint64_t vm_id) {
+        const struct hastate_vm *vm = hastate_vm_find(node_state(d->node), vm_id);
+        struct driver_error e;
+        uint64_t now = vmha_now_ms();
+
+        if (!vm)
+                return;
+        if (d->driver->ops->stop(d->driver, vm->name, now, now + VM_STOP_TIMEOUT_MS, &e) < 0)
+                qb_log(LOG_ERR, "%s cannot be stopped here: %s", vm->name, e.msg);
+        else
+                qb_log(LOG_NOTICE, "stopping %s here (requested stopped; forced after %d s)", vm->name,
+                       VM_STOP_TIMEOUT_MS / 1000);
+}
+
 bool vmhad_vm_carry_out(struct vmhad *d, const struct node_action *a) {
         int r;
 
@@ -215,6 +232,9 @@ bool vmhad_vm_carry_out(struct vmhad *d, const struct node_action *a) {
                 return true;
         case NODE_ACT_START_VM:
                 start_vm(d, a->vm_id);
+                return true;
+        case NODE_ACT_STOP_VM:
+                stop_vm(d, a->vm_id);
                 return true;
         case NODE_ACT_TAKEOVER:
                 if (a->from && a->from != d->self && !taken_over(d, a->vm_id, false)) {

@@ -131,6 +131,10 @@ for spec in "web 512 8001 restart 1" "db 1024 8002 restart 0" "app 512 8003 rest
     printf '$ haadm vm set %s --memory %s --config %s --priority %s --order %s\n' "$1" "$2" "$cfg" "$4" "$5"
     hs h1 vm set "$1" --memory "$2" --config "$cfg" --priority "$4" --order "$5" | sed 's/^/   /'
 done
+for v in $vms; do
+    printf '$ haadm vm start %s\n' "$v"
+    hs h1 vm start "$v" | sed 's/^/   /'
+done
 for _ in $(seq 150); do
     up=0
     for v in $vms; do [ -n "$(vm_on "$v")" ] && up=$((up + 1)); done

@@ -34,6 +34,7 @@ static const char usage_text[] =
         "  vm set NAME [--priority restart|best-effort|none] [--order N]\n"
         "              [--start-delay SECONDS] [--memory MiB] [--config PATH] [--json]\n"
         "  vm list [--json] | vm remove NAME [--json]\n"
+        "  vm start NAME [--json] | vm stop NAME [--json]\n"
         "  host maintenance HOST on|off [--json]\n"
         "  host fence HOST [--yes | -y] [--json]\n"
         "                        poison pill: tell HOST through its mailbox to fence itself;\n"

@@ -382,6 +382,8 @@ int haadm_pool_main(int argc, char **argv) {
 static const char vm_usage[] =
         "usage: haadm vm set NAME [--priority restart|best-effort|none] [--order N]\n"
         "                         [--start-delay SECONDS] [--memory MiB] [--config PATH] [--json]\n"
+        "       haadm vm start NAME [--json]\n"
+        "       haadm vm stop NAME [--json]\n"
         "       haadm vm list [--json]\n"
         "       haadm vm remove NAME [--json]\n";
 
@@ -469,18 +471,22 @@ static int vm_list(int argc, char **argv) {
         if (!r)
                 return status;
         json_object_object_get_ex(r, "vms", &vms);
-        printf("%-24s %-12s %6s %6s %9s %-10s %s\n", "vm", "priority", "order", "delay", "memory", "owner", "config");
+        printf("%-24s %-12s %6s %6s %9s %-10s %-9s %s\n", "vm", "priority", "order", "delay", "memory", "owner",
+               "requested", "config");
         for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
                 json_object *v = json_object_array_get_idx(vms, i);
-                printf("%-24s %-12s %6s %5ss %6s MiB %-10s %s\n", haadm_json_text(v, "name"), haadm_json_text(v, "priority"), haadm_json_text(v, "order"),
-                       haadm_json_text(v, "start_delay_s"), haadm_json_text(v, "memory_mib"), haadm_json_text(v, "owner"), haadm_json_text(v, "config"));
+                printf("%-24s %-12s %6s %5ss %6s MiB %-10s %-9s %s\n", haadm_json_text(v, "name"),
+                       haadm_json_text(v, "priority"), haadm_json_text(v, "order"), haadm_json_text(v, "start_delay_s"),
+                       haadm_json_text(v, "memory_mib"), haadm_json_text(v, "owner"), haadm_json_text(v, "requested"),
+                       haadm_json_text(v, "config"));
         }
         json_object_put(r);
         return HAADM_EXIT_OK;
 }
 
-static int vm_remove(int argc, char **argv) {
-        struct ipc_request req = { .op = IPC_OP_VM_REMOVE };
+/* vm remove, start and stop: one VM name and --json. */
+static int vm_named(int argc, char **argv, enum ipc_op op, const char *what, const char *done_tail) {
+        struct ipc_request req = { .op = op };
         const char *name = NULL;
         bool json;
         char done[128];
@@ -489,21 +495,21 @@ static int vm_remove(int argc, char **argv) {
                 fputs(vm_usage, stdout);
                 return HAADM_EXIT_OK;
         }
-        json = json_mode(argc, argv, "vm remove");
+        json = json_mode(argc, argv, what);
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--json") == 0)
                         continue;
                 if (name)
-                        return haadm_usage_error("vm remove: unexpected argument '%s'", argv[i]);
+                        return haadm_usage_error("%s: unexpected argument '%s'", what, argv[i]);
                 name = argv[i];
         }
         if (!name)
-                return haadm_usage_error("usage: haadm vm remove NAME [--json]");
-        if (!name_ok(name, "vm remove", "VM"))
+                return haadm_usage_error("usage: haadm %s NAME [--json]", what);
+        if (!name_ok(name, what, "VM"))
                 return HAADM_EXIT_USAGE;
         snprintf(req.vm, sizeof(req.vm), "%s", name);
-        snprintf(done, sizeof(done), "%s is no longer protected", req.vm);
-        return run_change(&req, "vm remove", done, json);
+        snprintf(done, sizeof(done), "%s%s", req.vm, done_tail);
+        return run_change(&req, what, done, json);
 }
 
 int haadm_vm_main(int argc, char **argv) {
@@ -518,7 +524,13 @@ int haadm_vm_main(int argc, char **argv) {
         if (strcmp(argv[1], "list") == 0)
                 return vm_list(argc - 1, argv + 1);
         if (strcmp(argv[1], "remove") == 0)
-                return vm_remove(argc - 1, argv + 1);
+                return vm_named(argc - 1, argv + 1, IPC_OP_VM_REMOVE, "vm remove", " is no longer protected");
+        if (strcmp(argv[1], "start") == 0)
+                return vm_named(argc - 1, argv + 1, IPC_OP_VM_START, "vm start",
+                                ": requested started (its owner starts it once its claim is confirmed)");
+        if (strcmp(argv[1], "stop") == 0)
+                return vm_named(argc - 1, argv + 1, IPC_OP_VM_STOP, "vm stop",
+                                ": requested stopped (its host shuts it down)");
         return haadm_usage_error("vm: unknown subcommand '%s'\n%s", argv[1], vm_usage);
 }
 

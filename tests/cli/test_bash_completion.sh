@@ -49,7 +49,7 @@ offers() {
 offers "haadm <TAB> offers every command" "haadm " \
     disk plan status metrics enable disable pool vm host emergency host-is-in-emergency-mode help --help --version
 offers "a prefix narrows the commands" "haadm e" enable emergency
-offers "vm's subcommands" "haadm vm " set list remove --help
+offers "vm's subcommands" "haadm vm " set start stop list remove --help
 offers "host's subcommands" "haadm host " maintenance fence --help
 offers "disk's subcommands" "haadm disk " init dump --help
 offers "pool's subcommands" "haadm pool " show set --help

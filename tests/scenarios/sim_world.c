@@ -171,6 +171,10 @@ static void carry_out(struct world *w, struct host *h) {
                         if (a->vm_id >= 1 && a->vm_id <= (uint64_t)w->sc->nvms)
                                 start_vm(w, h->id, (int)a->vm_id - 1);
                         break;
+                case NODE_ACT_STOP_VM:
+                        /* A scenario's VMs are all requested started. */
+                        logf_(w, h->id, "unexpected stop of vm %llu", (unsigned long long)a->vm_id);
+                        break;
                 case NODE_ACT_TAKEOVER:
                         if (a->from != (uint32_t)h->id && a->vm_id >= 1 && a->vm_id <= (uint64_t)w->sc->nvms)
                                 check_s2(w, h->id, (int)a->vm_id - 1, a->from);
@@ -239,6 +243,7 @@ static struct hastate *initial_state(const struct world *w) {
                 p.u.vm.memory_mib = 1024;
                 snprintf(p.u.vm.config, sizeof(p.u.vm.config), "sim:%s", sc->vms[vm].name);
                 p.u.vm.owner = (uint32_t)sc->vms[vm].home;
+                p.u.vm.started = true;  /* a scenario's VMs are meant to run */
                 if (hastate_apply(s, &p, &err) < 0) {
                         fprintf(stderr, "%s: %s\n", sc->name, err.msg);
                         exit(2);

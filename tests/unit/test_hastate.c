@@ -230,6 +230,7 @@ static void test_snapshot_decode_accepts_only_what_it_reproduces(void **state) {
                 { 60 + 33 + 1, 0xe9, "vm 10: invalid name (1-63 letters, digits, '.', '_' or '-', not starting with '-')" },
                 { 60 + 33 + 3 + 1, 0xe9, "vm web: config empty, too long or not printable UTF-8" },
                 { 60 + 33 + 3 + 1, 0x9b, "vm web: config empty, too long or not printable UTF-8" },
+                { 60 + 8, 0x83, "vm web: unknown priority 3" },
         };
         struct hastate *s = populated(), *t;
         struct hastate_error err;
@@ -247,6 +248,64 @@ static void test_snapshot_decode_accepts_only_what_it_reproduces(void **state) {
                 assert_string_equal(err.msg, bad[i].why);
                 free(buf);
         }
+        hastate_free(s);
+}
+
+/* A snapshot of codec version 1, which had no requested state, is read
+ * as written, its VMs started: an upgraded pool keeps its configuration.
+ * A version newer than this vmha's is refused. */
+static void test_a_version_1_snapshot_reads_its_vms_as_started(void **state) {
+        struct hastate *s = populated(), *t;
+        struct hastate_error err;
+        uint8_t *buf, *old;
+        size_t len, k = 0;
+
+        (void)state;
+        assert_int_equal(hastate_snapshot_encode(s, &buf, &len), 0);
+        /* The same bytes as version 1 wrote them: the requested state's
+         * bit clear in each priority byte (web, then db). */
+        old = malloc(len);
+        memcpy(old, buf, len);
+        k = len;
+        old[4] = 1;
+        old[60 + 8] &= 0x7f;
+        old[60 + 33 + 3 + 16 + 8] &= 0x7f;
+        reseal(old, k);
+        assert_int_equal(hastate_snapshot_decode(old, k, &t, &err), 0);
+        assert_int_equal(t->n_vms, 2);
+        assert_true(hastate_vm_find(t, 10)->started);
+        assert_true(hastate_vm_find(t, 11)->started);
+        assert_string_equal(hastate_vm_find(t, 11)->config, "/etc/xen/db.cfg");
+        hastate_free(t);
+        buf[4] = 3;
+        reseal(buf, len);
+        assert_int_equal(hastate_snapshot_decode(buf, len, &t, &err), -EBADMSG);
+        assert_string_equal(err.msg, "snapshot: version 3, this vmha reads 1 to 2");
+        free(buf);
+        free(old);
+        hastate_free(s);
+}
+
+/* The requested state changes only by its own message: a protect update
+ * keeps it, as it keeps the owner. */
+static void test_the_requested_state_changes_only_by_request(void **state) {
+        struct hastate *s = populated();
+        struct hastate_msg m = { .type = HASTATE_MSG_VM_REQUEST, .sender = 1 };
+        struct hastate_error err;
+
+        (void)state;
+        assert_false(hastate_vm_find(s, 10)->started);  /* protected, not started */
+        m.u.request.vm_id = 10;
+        m.u.request.started = true;
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        assert_true(hastate_vm_find(s, 10)->started);
+        m = protect_msg(10, "web", 3);
+        assert_int_equal(hastate_apply(s, &m, &err), 0);
+        assert_true(hastate_vm_find(s, 10)->started);
+        m = (struct hastate_msg){ .type = HASTATE_MSG_VM_REQUEST, .sender = 1 };
+        m.u.request.vm_id = 99;
+        assert_int_equal(hastate_apply(s, &m, &err), -EINVAL);
+        assert_string_equal(err.msg, "request: no vm 99");
         hastate_free(s);
 }
 
@@ -285,7 +344,7 @@ static void test_empty_state_snapshot_round_trips(void **state) {
 }
 
 static void test_message_wire_form_round_trips_every_type(void **state) {
-        struct hastate_msg in[5], out;
+        struct hastate_msg in[6], out;
         uint8_t buf[HASTATE_MSG_WIRE_MAX];
         size_t used;
         struct hastate_error err;
@@ -301,7 +360,10 @@ static void test_message_wire_form_round_trips_every_type(void **state) {
         in[4] = (struct hastate_msg){ .type = HASTATE_MSG_HOST_MAINTENANCE, .sender = 2 };
         in[4].u.maintenance.host_id = 4;
         in[4].u.maintenance.on = true;
-        for (int i = 0; i < 5; i++) {
+        in[5] = (struct hastate_msg){ .type = HASTATE_MSG_VM_REQUEST, .sender = 3 };
+        in[5].u.request.vm_id = 10;
+        in[5].u.request.started = true;
+        for (int i = 0; i < 6; i++) {
                 assert_int_equal(hastate_msg_encode(&in[i], buf, sizeof(buf), &used), 0);
                 assert_int_equal(hastate_msg_decode(buf, used, &out, &err), 0);
                 assert_int_equal(out.type, in[i].type);
@@ -325,6 +387,10 @@ static void test_message_wire_form_round_trips_every_type(void **state) {
                 case HASTATE_MSG_VM_OWNER:
                         assert_int_equal(out.u.owner.vm_id, 10);
                         assert_int_equal(out.u.owner.owner, 2);
+                        break;
+                case HASTATE_MSG_VM_REQUEST:
+                        assert_int_equal(out.u.request.vm_id, 10);
+                        assert_true(out.u.request.started);
                         break;
                 default:
                         assert_int_equal(out.u.maintenance.host_id, 4);
@@ -355,6 +421,12 @@ static void test_restart_list_orders_by_priority_then_order_and_skips_none(void 
 
                 m.u.vm.priority = v[i].p;
                 m.u.vm.order = v[i].order;
+                m.u.vm.started = true;
+                assert_int_equal(hastate_apply(s, &m, &err), 0);
+        }
+        /* f is stopped: left out like c, whose priority is none. */
+        {
+                struct hastate_msg m = protect_msg(6, "f", 1);
                 assert_int_equal(hastate_apply(s, &m, &err), 0);
         }
         hastate_restart_list(s, out, 8, &n);
@@ -388,6 +460,8 @@ int main(void) {
                 cmocka_unit_test(test_snapshot_decode_validates_fields_behind_a_valid_checksum),
                 cmocka_unit_test(test_snapshot_decode_accepts_only_what_it_reproduces),
                 cmocka_unit_test(test_protect_takes_a_utf8_config),
+                cmocka_unit_test(test_a_version_1_snapshot_reads_its_vms_as_started),
+                cmocka_unit_test(test_the_requested_state_changes_only_by_request),
                 cmocka_unit_test(test_empty_state_snapshot_round_trips),
                 cmocka_unit_test(test_message_wire_form_round_trips_every_type),
                 cmocka_unit_test(test_restart_list_orders_by_priority_then_order_and_skips_none),

@@ -43,6 +43,8 @@ static void test_vm_set_reads_every_field(void **state) {
         assert_string_equal(r.config, "/etc/xen/a.cfg");
 }
 
+static void expect_refused(const char *s, const char *message);
+
 static void test_format_then_parse_round_trips(void **state) {
         struct ipc_request r = { .op = IPC_OP_VM_SET, .has_priority = true, .priority = IPC_PRIORITY_RESTART,
                                  .has_memory = true, .memory_mib = 1024, .has_order = true, .order = 7 }, back;
@@ -60,6 +62,19 @@ static void test_format_then_parse_round_trips(void **state) {
         assert_int_equal(parse(json, &back), 0);
         assert_memory_equal(&m, &back, sizeof(m));
         free(json);
+
+        for (int op = IPC_OP_VM_START; op <= IPC_OP_VM_STOP; op++) {
+                struct ipc_request v = { .op = (enum ipc_op)op };
+                strcpy(v.vm, "db");
+                assert_int_equal(ipc_request_format(&v, &json), 0);
+                assert_non_null(strstr(json, op == IPC_OP_VM_START ? "\"vm_start\"" : "\"vm_stop\""));
+                assert_int_equal(parse(json, &back), 0);
+                assert_memory_equal(&v, &back, sizeof(v));
+                free(json);
+        }
+        expect_refused("{\"op\":\"vm_start\"}", "vm_start: missing argument 'name'");
+        expect_refused("{\"op\":\"vm_stop\",\"args\":{\"name\":\"a\",\"on\":\"h1\"}}",
+                       "vm_stop: unknown argument 'on'");
 }
 
 static void expect_refused(const char *s, const char *message) {

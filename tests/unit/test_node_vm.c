@@ -24,6 +24,7 @@ static struct hastate *one_vm(bool ha_enabled) {
         m.u.vm.memory_mib = 256;
         strcpy(m.u.vm.config, "/srv/vm-a.cfg");
         m.u.vm.owner = 1;
+        m.u.vm.started = true;
         assert_non_null(s);
         assert_int_equal(hastate_apply(s, &m, &err), 0);
         return s;
@@ -264,6 +265,72 @@ static void test_a_claim_write_past_its_deadline_holds_every_other_write_back(vo
         assert_non_null(find(f, NODE_ACT_START_VM));
 }
 
+static void request(struct fx *f, bool started) {
+        struct hastate_msg m = { .type = HASTATE_MSG_VM_REQUEST, .sender = 2 };
+        struct hastate_error err;
+
+        m.u.request.vm_id = VM;
+        m.u.request.started = started;
+        assert_int_equal(hastate_apply((struct hastate *)node_state(f->n), &m, &err), 0);
+}
+
+/* Time passes with the pool healthy and the VM running here or not;
+ * returns how many stops the engine asked for meanwhile. */
+static int pass_time(struct fx *f, uint64_t ms, bool vm_runs) {
+        uint64_t end = f->now + ms;
+        int stops = 0;
+
+        while (f->now < end) {
+                f->now += 250;
+                running(f, vm_runs);
+                stops += find(f, NODE_ACT_STOP_VM) != NULL;
+                tick(f);
+                if (f->now % 500 == 0) {
+                        slot_written(f, true, f->now);
+                        disk_round(f);
+                        claims_read(f, NULL, 0);
+                        claims_read(f, NULL, 0);
+                        assert_null(find(f, NODE_ACT_WRITE_CLAIMS));
+                }
+        }
+        return stops;
+}
+
+static void test_a_vm_requested_stopped_is_stopped_and_not_started(void **state) {
+        struct fx *f = *state;
+        uint64_t seq = 0;
+
+        assert_int_equal(pass_time(f, 2000, true), 0);
+        request(f, false);
+        running(f, true);
+        assert_non_null(find(f, NODE_ACT_STOP_VM));
+        assert_int_equal(find(f, NODE_ACT_STOP_VM)->vm_id, VM);
+        assert_true(logged(f, "stop vm-a: its requested state is stopped"));
+        /* Asked once; again only while it still runs half a minute on. */
+        assert_int_equal(pass_time(f, 29000, true), 0);
+        assert_int_equal(pass_time(f, 1500, true), 1);
+        /* Stopped: nothing starts it again. */
+        assert_int_equal(pass_time(f, 5000, false), 0);
+        request(f, true);
+        f->now += 500;
+        restarts(f, &seq);
+}
+
+static void test_a_stop_requested_while_a_claim_is_confirmed_aborts_the_start(void **state) {
+        struct fx *f = *state;
+        struct takeover_claim c = { .host_id = 1, .vm_id = VM, .claim_seq = 1 };
+
+        running(f, false);
+        round_and_collect(f, NULL, 0);
+        assert_non_null(find(f, NODE_ACT_WRITE_CLAIMS));
+        claims_written(f, true, false, false);
+        request(f, false);
+        claims_read(f, &c, 1);
+        claims_read(f, &c, 1);
+        assert_null(find(f, NODE_ACT_START_VM));
+        assert_true(logged(f, "abort: stopped by request meanwhile"));
+}
+
 static void test_with_ha_disabled_nothing_is_claimed_or_started(void **state) {
         struct fx *f = *state;
         uint64_t seq = 0;
@@ -288,6 +355,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_the_back_off_forgets_starts_older_than_its_window, setup_vm,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_a_claim_write_past_its_deadline_holds_every_other_write_back,
+                                                setup_vm, teardown),
+                cmocka_unit_test_setup_teardown(test_a_vm_requested_stopped_is_stopped_and_not_started, setup_vm,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_a_stop_requested_while_a_claim_is_confirmed_aborts_the_start,
                                                 setup_vm, teardown),
                 cmocka_unit_test_setup_teardown(test_with_ha_disabled_nothing_is_claimed_or_started,
                                                 setup_ha_disabled, teardown),

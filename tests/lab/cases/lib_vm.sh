@@ -2,7 +2,8 @@
 #
 #   vm_new NAME MIB [PORT] [haadm vm set options]
 #                                a sim VM on the lab's storage, protected
-#                                through h1's haadm (prints nothing)
+#                                and requested started through h1's haadm
+#                                (prints nothing)
 #   vm_on NAME                   the hosts that run NAME, by their processes
 #   wait_vm_on NAME HOST SECONDS until NAME runs on HOST and nowhere else
 #   vm_first_ns NAME INSTANCE    MONOTONIC_NS of an instance's first record
@@ -14,7 +15,8 @@ vm_new() {
     shift 2
     [ $# -gt 0 ] && shift
     cfg=$(halab vm create "$name" --memory "$mib" ${port:+--port "$port"}) || return 1
-    hs h1 vm set "$name" --memory "$mib" --config "$cfg" --priority restart "$@" >/dev/null
+    hs h1 vm set "$name" --memory "$mib" --config "$cfg" --priority restart "$@" >/dev/null &&
+        hs h1 vm start "$name" >/dev/null
 }
 
 vm_on() {

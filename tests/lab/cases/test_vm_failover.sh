@@ -5,7 +5,8 @@
 # survivor, never before h1's watchdog would have fired, and within the
 # failover budget; a VM killed outside vmha is restarted in place; the
 # host that runs them freezes past its watchdog, which powers it off, and
-# they run again on the last host. Every disk shows one writer at a time.
+# they run again on the last host; a stop request shuts one down for good.
+# Every disk shows one writer at a time.
 # A config that does not exist or does not parse is refused up front, and
 # with HA disabled nothing starts.
 . "$srcdir/tests/lab/cases/lib.sh"
@@ -30,6 +31,8 @@ printf 'name = "vm-x"\nmemory = 64\ncolour = blue\ndisk = "/d"\n' >"$HALAB_DIR/b
 hs h1 vm set vm-x --memory 64 --config "$HALAB_DIR/bad.cfg" >"$out" 2>&1
 tap_grep "bad.cfg:3: unknown key 'colour'" "$out" "a config that does not parse is refused with its line"
 tap_ok "neither reached the pool" bash -c "! '$HALAB' exec h2 haadm vm list | grep -q vm-x"
+hs h1 vm start vm-nope >"$out" 2>&1
+tap_grep "unknown VM 'vm-nope'" "$out" "vm start of an unknown VM is refused"
 
 # --- protected VMs start on the master, once HA is enabled ---
 vm_new vm-a 256 8001
@@ -86,6 +89,19 @@ echo "# freeze of h2 to both running on h3: $(ms_since "$T0") ms (polled)"
 disklog_ok "after the freeze, each disk still shows one writer at a time"
 tap_ok "vm-b's disk: h1, then h2, then h3" \
     bash -c "'$srcdir/tests/lab/check-disklog' '$HALAB_DIR/vms/vm-b.disk' | grep -q 'h1 ([0-9a-f]*, [0-9]* records) -> h2 ([0-9a-f]*, [0-9]* records) -> h3'"
+
+# --- a stop request: its host shuts it down, and nothing starts it again ---
+# (a change needs a quorate pool: h1 comes back first)
+boot_host h1
+tap_ok "h1 boots and rejoins" wait_state h3 h1 ALIVE 20
+hs h3 vm stop vm-b >"$out" 2>&1
+tap_grep "vm-b: requested stopped" "$out" "vm stop vm-b is applied"
+tap_ok "vm stop vm-b: it runs nowhere" wait_until 10 "[ -z \"\$(vm_on vm-b)\" ]"
+tap_ok "h3's log: a clean stop" log_after h3 "stop vm-b: its requested state is stopped" "vm-b stopped here: stopped cleanly"
+n=$(wc -l <"$HALAB_DIR/vms/vm-b.disk")
+tap_ok "nothing starts it again" holds 3 "[ -z \"\$(vm_on vm-b)\" ] && [ \$(wc -l <'$HALAB_DIR/vms/vm-b.disk') = $n ]"
+tap_ok "vm-a runs on, on h3 alone" test "$(vm_on vm-a)" = h3
+disklog_ok "at the end, each disk still shows one writer at a time"
 
 keep_lab_logs
 tap_done
