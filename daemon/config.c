@@ -14,6 +14,7 @@
  * nothing would let an administrator believe it is in force.
  */
 #include "daemon/config.h"
+#include "daemon/textfile.h"
 #include "heartbeat/disk_device.h"
 #include "planner/planner.h"
 
@@ -426,92 +427,6 @@ static int finish(struct parse_ctx *ctx, const char *name, struct vmha_config *c
         return 0;
 }
 
-static const char *file_type_name(mode_t mode) {
-        switch (mode & S_IFMT) {
-        case S_IFDIR:
-                return "a directory";
-        case S_IFCHR:
-                return "a character device";
-        case S_IFBLK:
-                return "a block device";
-        case S_IFIFO:
-                return "a FIFO";
-        case S_IFSOCK:
-                return "a socket";
-        default:
-                return "not a regular file";
-        }
-}
-
-/* The whole file, NUL-terminated, so that the line reader sees every byte.
- * Only a regular file is read: O_NONBLOCK keeps the open of a FIFO from
- * waiting for a writer, and fstat() refuses it, a directory or a device
- * (/dev/zero would never end) before anything is read. */
-static int read_config_file(const char *path, char **text, size_t *len, char *err, size_t err_len) {
-        struct stat st;
-        char *buf = NULL;
-        size_t n = 0;
-        int fd, r = 0;
-
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                snprintf(err, err_len, "%s: %s", path, strerror(-r));
-                return r;
-        }
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                snprintf(err, err_len, "%s: %s", path, strerror(-r));
-                goto out;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-                snprintf(err, err_len, "%s: is %s, not a configuration file (expected a regular file)", path,
-                         file_type_name(st.st_mode));
-                goto out;
-        }
-        if (st.st_size > VMHA_CONFIG_FILE_MAX) {
-                r = -EFBIG;
-                snprintf(err, err_len, "%s: %lld bytes is too large for a configuration file (at most %d)", path,
-                         (long long)st.st_size, VMHA_CONFIG_FILE_MAX);
-                goto out;
-        }
-        buf = malloc(VMHA_CONFIG_FILE_MAX + 2);
-        if (!buf) {
-                r = -ENOMEM;
-                snprintf(err, err_len, "%s: out of memory", path);
-                goto out;
-        }
-        /* Up to one byte past the limit, in case the file grew since fstat(). */
-        while (n <= VMHA_CONFIG_FILE_MAX) {
-                ssize_t got = read(fd, buf + n, VMHA_CONFIG_FILE_MAX + 1 - n);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0) {
-                        r = -errno;
-                        snprintf(err, err_len, "%s: %s", path, strerror(-r));
-                        goto out;
-                }
-                if (got == 0)
-                        break;
-                n += (size_t)got;
-        }
-        if (n > VMHA_CONFIG_FILE_MAX) {
-                r = -EFBIG;
-                snprintf(err, err_len, "%s: too large for a configuration file (at most %d bytes)", path,
-                         VMHA_CONFIG_FILE_MAX);
-                goto out;
-        }
-        buf[n] = 0;
-        *text = buf;
-        *len = n;
-        buf = NULL;
-out:
-        free(buf);
-        close(fd);
-        return r;
-}
-
 /* r is inih's answer: 0, or the line of the first line it could not parse
  * or whose handler failed. A syntax error before our first message wins. */
 static int report(int r, const struct parse_ctx *ctx, const char *name, char *err, size_t err_len) {
@@ -546,7 +461,7 @@ int vmha_config_load(const char *path, struct vmha_config *cfg, char *err, size_
         size_t len = 0;
         int r;
 
-        r = read_config_file(path, &text, &len, err, err_len);
+        r = vmha_read_small_file(path, VMHA_CONFIG_FILE_MAX, "configuration file", &text, &len, err, err_len);
         if (r < 0)
                 return r;
         r = vmha_config_parse_buffer(text, len, path, cfg, err, err_len);

@@ -14,6 +14,7 @@
  * the cause is unknown and it is reported as a crash.
  */
 #include "daemon/driver.h"
+#include "daemon/proc_stat.h"
 #include "daemon/simvm_config.h"
 
 #include <dirent.h>
@@ -69,35 +70,6 @@ static void set_err(struct driver_error *e, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
         va_end(ap);
-}
-
-static unsigned long long proc_start_time(pid_t pid, char *state) {
-        char path[64], buf[1024], *p;
-        unsigned long long st = 0;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        f = fopen(path, "re");
-        if (!f)
-                return 0;
-        if (!fgets(buf, sizeof(buf), f))
-                buf[0] = 0;
-        fclose(f);
-        p = strrchr(buf, ')');
-        if (!p)
-                return 0;
-        /* ") S ppid ..." : field 3 is the state, field 22 the start time. */
-        if (state)
-                *state = p[2];
-        p += 2;
-        for (int field = 3; field < 22 && p; field++) {
-                p = strchr(p, ' ');
-                if (p)
-                        p++;
-        }
-        if (p)
-                st = strtoull(p, NULL, 10);
-        return st;
 }
 
 static struct sim_vm *find(struct driver_sim *s, const char *name) {
@@ -237,7 +209,7 @@ static void adopt(struct driver_sim *s) {
 
                 if (*end || pid <= 0 || known_pid(s, (pid_t)pid) || read_cmdline((pid_t)pid, s->host, name, uuid, config) < 0)
                         continue;
-                unsigned long long st = proc_start_time((pid_t)pid, &state);
+                unsigned long long st = proc_stat_start_time((pid_t)pid, &state);
                 if (!st || state == 'Z' || find(s, name))
                         continue;       /* gone, or a second process of a known VM: list shows the first */
                 v = add(s);
@@ -405,7 +377,7 @@ static int sim_start(struct driver *d, const struct driver_vm *vm, uint64_t now_
         snprintf(v->uuid, sizeof(v->uuid), "%s", uuid);
         v->pid = pid;
         v->child = true;
-        v->start_time = proc_start_time(pid, NULL);
+        v->start_time = proc_stat_start_time(pid, NULL);
         v->memory_mib = cfg.memory_mib;
         v->phase = SIM_STARTING;
         v->deadline_ms = deadline_ms;
@@ -537,7 +509,7 @@ static void sim_poll(struct driver *d, uint64_t now_ms) {
                         }
                 } else {
                         char st = 0;
-                        if (proc_start_time(v->pid, &st) != v->start_time || st == 'Z') {
+                        if (proc_stat_start_time(v->pid, &st) != v->start_time || st == 'Z') {
                                 ended(s, v, false, 0);  /* gone, or dead and not ours to reap */
                                 continue;
                         }

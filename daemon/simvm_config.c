@@ -4,6 +4,7 @@
  * '#' comment, and nothing else.
  */
 #include "daemon/simvm_config.h"
+#include "daemon/textfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,42 +227,13 @@ int simvm_config_parse(const char *text, size_t len, const char *what, struct si
 }
 
 int simvm_config_load(const char *path, struct simvm_config *out, char *err, size_t err_len) {
-        char buf[SIMVM_FILE_MAX + 1];
-        size_t n = 0;
-        struct stat st;
-        int fd, r = 0;
+        char *text = NULL;
+        size_t len = 0;
+        int r = vmha_read_small_file(path, SIMVM_FILE_MAX, "VM config", &text, &len, err, err_len);
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                r = -errno;
-                snprintf(err, err_len, "%s: %s", path, strerror(-r));
+        if (r < 0)
                 return r;
-        }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                r = fstat(fd, &st) < 0 ? -errno : -EINVAL;
-                snprintf(err, err_len, "%s: %s", path, r == -EINVAL ? "not a regular file" : strerror(-r));
-                goto out;
-        }
-        while (n <= SIMVM_FILE_MAX) {
-                ssize_t got = read(fd, buf + n, SIMVM_FILE_MAX + 1 - n);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0) {
-                        r = -errno;
-                        snprintf(err, err_len, "%s: %s", path, strerror(-r));
-                        goto out;
-                }
-                if (got == 0)
-                        break;
-                n += (size_t)got;
-        }
-        if (n > SIMVM_FILE_MAX) {
-                r = -EFBIG;
-                snprintf(err, err_len, "%s: larger than %u bytes: not a VM config", path, SIMVM_FILE_MAX);
-                goto out;
-        }
-        r = simvm_config_parse(buf, n, path, out, err, err_len);
-out:
-        close(fd);
+        r = simvm_config_parse(text, len, path, out, err, err_len);
+        free(text);
         return r;
 }

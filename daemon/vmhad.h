@@ -132,11 +132,10 @@ struct vmhad {
         /* What the metrics count over the daemon's life. */
         uint64_t self_fences;           /* in the fence history (vmhad_local.c) */
         int64_t last_self_fence_unix;   /* 0: none */
-        /* The VM code counts these, and this shell has none yet: vm_restarts
-         * once a protected VM of a failed host has started here (the
-         * driver's report on a NODE_ACT_START_VM that follows a takeover),
-         * vm_migrations once a live migration away from this host has
-         * completed (the migration channel's last phase). */
+        /* vm_restarts: a protected VM taken over from another host has
+         * started here (the driver's report on a NODE_ACT_START_VM that
+         * followed a NODE_ACT_TAKEOVER, vmhad_vm.c). vm_migrations, once
+         * there is live migration: one away from this host completed. */
         uint64_t vm_restarts;
         uint64_t vm_migrations;
 

@@ -75,7 +75,9 @@ static json_object *change_result(struct vmhad *d, const struct vmhad_pending *p
                 json_object_object_add(o, "failures_to_tolerate", json_object_new_int((int32_t)s->pool.ftt_target));
                 json_object_object_add(o, "allow_overcommit", json_object_new_boolean(s->pool.allow_overcommit));
                 break;
-        case IPC_OP_VM_SET: {
+        case IPC_OP_VM_SET:
+        case IPC_OP_VM_START:
+        case IPC_OP_VM_STOP: {
                 const struct hastate_vm *vm = NULL;
                 for (size_t i = 0; i < s->n_vms && !vm; i++)
                         if (strcmp(s->vms[i].name, p->name) == 0)
@@ -87,15 +89,6 @@ static json_object *change_result(struct vmhad *d, const struct vmhad_pending *p
                 json_object_object_add(o, "name", json_object_new_string(p->name));
                 json_object_object_add(o, "protected", json_object_new_boolean(0));
                 break;
-        case IPC_OP_VM_START:
-        case IPC_OP_VM_STOP: {
-                const struct hastate_vm *vm = NULL;
-                for (size_t i = 0; i < s->n_vms && !vm; i++)
-                        if (strcmp(s->vms[i].name, p->name) == 0)
-                                vm = &s->vms[i];
-                json_object_put(o);
-                return vm ? vmhad_vm_json(d, vm) : NULL;
-        }
         case IPC_OP_HOST_MAINTENANCE:
                 json_object_object_add(o, "host", json_object_new_string(p->name));
                 json_object_object_add(o, "maintenance", json_object_new_boolean(p->on));

@@ -45,6 +45,7 @@
  */
 #define FUSE_USE_VERSION 35
 
+#include "daemon/proc_stat.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -206,35 +207,6 @@ static void wd_ping(const char *how) {
 }
 
 /* A process's start time (field 22 of /proc/PID/stat), 0 if it is gone. */
-static unsigned long long proc_start_time(pid_t pid) {
-        char path[64], buf[1024];
-        unsigned long long st = 0;
-        ssize_t n;
-        int fd;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return 0;
-        buf[n] = 0;
-        char *p = strrchr(buf, ')');
-        if (!p)
-                return 0;
-        /* after ") " come fields 3..; the start time is field 22 */
-        p += 2;
-        for (int field = 3; field < 22 && p; field++) {
-                p = strchr(p, ' ');
-                if (p)
-                        p++;
-        }
-        if (p)
-                st = strtoull(p, NULL, 10);
-        return st;
-}
 
 /* Remembers which host incarnation opened the watchdog: the pid in
  * --pidfile ("PID [STARTTIME]"), read at open. Expiry kills that one, and
@@ -254,13 +226,13 @@ static void wd_read_target(void) {
                 return;
         if (read(fd, buf, sizeof(buf) - 1) > 0 && sscanf(buf, "%lld %llu", &pid, &st) >= 1 && pid > 1) {
                 wd.target_pid = (pid_t)pid;
-                wd.target_start = st ? st : proc_start_time((pid_t)pid);
+                wd.target_start = st ? st : proc_stat_start_time((pid_t)pid, NULL);
         }
         close(fd);
 }
 
 static bool wd_target_alive(void) {
-        return wd.target_pid > 0 && proc_start_time(wd.target_pid) == wd.target_start;
+        return wd.target_pid > 0 && proc_stat_start_time(wd.target_pid, NULL) == wd.target_start;
 }
 
 /* The timer fired: power the host off. Lock held. */

@@ -100,8 +100,8 @@ static void test_load_names_a_missing_file(void **state) {
 
         assert_int_equal(simvm_config_load("/nonexistent/vm.cfg", &c, err, sizeof(err)), -ENOENT);
         assert_non_null(strstr(err, "/nonexistent/vm.cfg: No such file"));
-        assert_int_equal(simvm_config_load("/", &c, err, sizeof(err)), -EINVAL);
-        assert_non_null(strstr(err, "not a regular file"));
+        assert_int_equal(simvm_config_load("/", &c, err, sizeof(err)), -EISDIR);
+        assert_non_null(strstr(err, "/: is a directory, not a VM config"));
 }
 
 static void test_load_reads_a_file(void **state) {
