@@ -113,7 +113,7 @@ done
 same "vmha holds the manual pages, the completion and the docs (missing:${missing:- none})" "$missing" ""
 got=$(bash -c '. "$1"; COMP_LINE="haadm vm "; COMP_POINT=${#COMP_LINE}; _haadm haadm "" vm; echo "${COMPREPLY[*]}"' \
     _ "$root/usr/share/bash-completion/completions/haadm" 2>&1)
-same "the installed completion completes 'haadm vm '" "$got" "set list remove --help"
+same "the installed completion completes 'haadm vm '" "$got" "set start stop list remove --help"
 
 # The unit: the installed vmhad, an installed README, enabled by its
 # [Install] section.
@@ -176,9 +176,11 @@ rc=$?
 _tap_result $? "vmhad reads it and asks for the heartbeat device, nothing else (exit $rc)" "$work/check"
 # ipc_group names the group the package's postinst creates; this machine
 # need not have it, so the check names one that every Debian system has;
-# the metrics textfile goes where a directory exists.
+# the metrics textfile goes where a directory exists; the sim driver
+# (whose [sim] keys need it) runs the vmha-simvm of the unpacked lab.
 sed -E -e 's/^#([a-z_]+ = )/\1/' -e 's/^ipc_group = vmha$/ipc_group = root/' \
-    -e "s|^textfile = .*|textfile = $work/vmha.prom|" "$conf" >"$work/uncommented.conf"
+    -e "s|^textfile = .*|textfile = $work/vmha.prom|" -e 's/^driver = none$/driver = sim/' \
+    -e "s|^program = /usr/|program = $root/usr/|" "$conf" >"$work/uncommented.conf"
 tap_ok "with every key uncommented, its values pass vmhad --check-config" \
     "$root/usr/sbin/vmhad" --check-config --config "$work/uncommented.conf"
 
