@@ -30,6 +30,9 @@ enum ev_kind {
         EV_NOWATCHDOG,          /* hN's next start finds no watchdog */
         EV_CLAIMDELAY,          /* hN's claim writes and collects take arg ms */
         EV_CLAIMFAIL,           /* hN's next claim write fails, and lands a disk interval later */
+        EV_VMKILL,              /* every instance of vm dies (killed outside vmha), its hosts live on */
+        EV_VMREQUEST,           /* haadm vm start (arg 1) or stop (arg 0) of vm, through hN */
+        EV_ASSERT_STOPPED,      /* no instance of vm runs */
 };
 
 /* READFAIL: writes land, reads fail (a path that fails only one way). */

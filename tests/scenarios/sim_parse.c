@@ -351,6 +351,18 @@ static int parse_event_line(struct scenario *sc, const char *file, int ln, char 
                 e->kind = EV_ASSERT_RUNNING;
                 e->vm = parse_vm(sc, t[3]);
                 e->host = n == 6 ? parse_host(sc, t[5], false) : 0;
+        } else if (strcmp(t[1], "assert") == 0 && n == 4 && strcmp(t[2], "stopped") == 0 && parse_vm(sc, t[3]) >= 0) {
+                e->kind = EV_ASSERT_STOPPED;
+                e->vm = parse_vm(sc, t[3]);
+        } else if (strcmp(t[1], "vmkill") == 0 && n == 3 && parse_vm(sc, t[2]) >= 0) {
+                e->kind = EV_VMKILL;
+                e->vm = parse_vm(sc, t[2]);
+        } else if ((strcmp(t[1], "vmstart") == 0 || strcmp(t[1], "vmstop") == 0) && n == 4 &&
+                   parse_vm(sc, t[2]) >= 0 && parse_host(sc, t[3], false) > 0) {
+                e->kind = EV_VMREQUEST;
+                e->vm = parse_vm(sc, t[2]);
+                e->host = parse_host(sc, t[3], false);
+                e->arg = strcmp(t[1], "vmstart") == 0;
         } else if (strcmp(t[1], "assert") == 0 && n == 4 && (strcmp(t[2], "on") == 0 || strcmp(t[2], "off") == 0) &&
                    parse_host(sc, t[3], false) > 0) {
                 e->kind = EV_ASSERT_POWER;

@@ -172,8 +172,13 @@ static void carry_out(struct world *w, struct host *h) {
                                 start_vm(w, h->id, (int)a->vm_id - 1);
                         break;
                 case NODE_ACT_STOP_VM:
-                        /* A scenario's VMs are all requested started. */
-                        logf_(w, h->id, "unexpected stop of vm %llu", (unsigned long long)a->vm_id);
+                        /* A clean stop: the guest ends at once. */
+                        for (int k = 0; k < w->ninst; k++)
+                                if (w->inst[k].alive && w->inst[k].host == h->id &&
+                                    (uint64_t)w->inst[k].vm + 1 == a->vm_id) {
+                                        w->inst[k].alive = false;
+                                        logf_(w, h->id, "stopped %s", vm_name(w, w->inst[k].vm));
+                                }
                         break;
                 case NODE_ACT_TAKEOVER:
                         if (a->from != (uint32_t)h->id && a->vm_id >= 1 && a->vm_id <= (uint64_t)w->sc->nvms)
@@ -405,10 +410,43 @@ static void deliver_messages(struct world *w) {
 
 /* ---------- events ---------- */
 
+/* The VM events act on the world, not on each host. */
+static void apply_vm_event(struct world *w, const struct event *e) {
+        if (e->kind == EV_VMKILL) {
+                for (int i = 0; i < w->ninst; i++)
+                        if (w->inst[i].alive && w->inst[i].vm == e->vm) {
+                                w->inst[i].alive = false;
+                                logf_(w, w->inst[i].host, "%s dies", vm_name(w, e->vm));
+                        }
+        } else if (e->kind == EV_VMREQUEST) {
+                struct host *h = &w->h[e->host];
+                struct hastate_msg m = { .type = HASTATE_MSG_VM_REQUEST, .sender = (uint32_t)e->host };
+
+                m.u.request.vm_id = (uint64_t)e->vm + 1;
+                m.u.request.started = e->arg;
+                if (!vmhad_running(h) || node_send_change(h->node, &m) == 0) {
+                        logf_(w, e->host, "cannot send the request: vmhad is not running or not connected");
+                        return;
+                }
+                carry_out(w, h);
+        } else if (e->kind == EV_ASSERT_STOPPED) {
+                char where[128];
+                int n = alive_instances(w, e->vm, 0, where, sizeof(where));
+
+                logf_(w, 0, "assert %s: %s runs on %s", n == 0 ? "holds" : "FAILED", vm_name(w, e->vm),
+                      n ? where : "no host");
+                w->assert_failed |= n != 0;
+        }
+}
+
 static void apply_event(struct world *w, const struct event *e) {
         const struct scenario *sc = w->sc;
 
         logf_(w, 0, "event: %s", e->text);
+        if (e->kind == EV_VMKILL || e->kind == EV_VMREQUEST || e->kind == EV_ASSERT_STOPPED) {
+                apply_vm_event(w, e);
+                return;
+        }
         for (int b = 1; b <= sc->nhosts; b++) {
                 struct host *h = &w->h[b];
 
@@ -473,6 +511,9 @@ static void apply_event(struct world *w, const struct event *e) {
                         break;
                 case EV_ASSERT_RUNNING:
                 case EV_ASSERT_POWER:
+                case EV_VMKILL:
+                case EV_VMREQUEST:
+                case EV_ASSERT_STOPPED:
                         break;
                 }
         }
@@ -613,6 +654,8 @@ static void host_step(struct world *w, struct host *h) {
                         tb.u.tiebreak.at_ms = w->now;
                         deliver(w, h, &tb);
                 }
+                /* As vmhad does: the driver's list, then the tick. */
+                report_running(w, h);
                 deliver(w, h, &ev);
         }
         if (w->now >= h->next_io) {
