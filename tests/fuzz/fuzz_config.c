@@ -58,12 +58,17 @@ static size_t config_write(const struct vmha_config *c, char *buf, size_t len) {
         put(&w, "daemon", "state_dir", "%s", c->state_dir);
         if (c->vm_memory_mib)
                 put(&w, "daemon", "vm_memory_mib", "%llu", (unsigned long long)c->vm_memory_mib);
+        put(&w, "daemon", "driver", "%s", vmha_driver_name(c->driver));
         if (c->watchdog_device[0])
                 put(&w, "fence", "watchdog_device", "%s", c->watchdog_device);
         put(&w, "fence", "action", "%s", vmha_fence_action_name(c->fence_action));
         put(&w, "fence", "max_fences_per_hour", "%u", c->max_fences_per_hour);
         if (c->metrics_textfile[0])
                 put(&w, "metrics", "textfile", "%s", c->metrics_textfile);
+        if (c->driver == VMHA_DRIVER_SIM) {
+                put(&w, "sim", "program", "%s", c->sim_program);
+                put(&w, "sim", "log_dir", "%s", c->sim_log_dir);
+        }
         return (size_t)(w.p - buf);
 }
 
@@ -74,7 +79,9 @@ static void same_config(const struct vmha_config *a, const struct vmha_config *b
             strcmp(a->ipc_group, b->ipc_group) ||
             strcmp(a->state_dir, b->state_dir) || strcmp(a->watchdog_device, b->watchdog_device) ||
             a->fence_action != b->fence_action || a->max_fences_per_hour != b->max_fences_per_hour ||
-            a->vm_memory_mib != b->vm_memory_mib)
+            a->vm_memory_mib != b->vm_memory_mib || a->driver != b->driver ||
+            (a->driver == VMHA_DRIVER_SIM &&
+             (strcmp(a->sim_program, b->sim_program) || strcmp(a->sim_log_dir, b->sim_log_dir))))
                 abort();
 }
 
@@ -84,7 +91,9 @@ static void check_ranges(const struct vmha_config *c) {
             c->max_fences_per_hour < 1 || c->max_fences_per_hour > 100 ||
             (c->fence_action != VMHA_FENCE_REBOOT && c->fence_action != VMHA_FENCE_OFF) || !c->ipc_group[0] ||
             c->state_dir[0] != '/' || (c->metrics_textfile[0] && c->metrics_textfile[0] != '/') ||
-            (c->watchdog_device[0] && c->watchdog_device[0] != '/'))
+            (c->watchdog_device[0] && c->watchdog_device[0] != '/') ||
+            (c->driver == VMHA_DRIVER_SIM && (c->sim_program[0] != '/' || !c->vm_memory_mib)) ||
+            (c->driver != VMHA_DRIVER_SIM && c->sim_set))
                 abort();
 }
 
