@@ -24,3 +24,7 @@ void fuzz_hastate_check(const struct hastate *s);
  * same bytes. Returns the snapshot (malloc'd) and its length. */
 uint8_t *fuzz_hastate_round_trip(const struct hastate *s, size_t *len);
 
+/* A snapshot the decoder accepted (buf, len) against what its state encodes
+ * back to (again): the same bytes, or, for a snapshot of an older codec
+ * version, what decodes again to a state that encodes back to itself. */
+bool fuzz_snapshot_reproduced(const uint8_t *buf, size_t len, const uint8_t *again, size_t again_len);

@@ -96,6 +96,8 @@ static struct hastate *sample_state(void) {
                 protect(1, 2, "web", HASTATE_PRIORITY_RESTART, 1, 3),
                 protect(2, 3, "batch.q-1", HASTATE_PRIORITY_BEST_EFFORT, -5, 0),
                 { .type = HASTATE_MSG_HOST_MAINTENANCE, .sender = 3, .u.maintenance = { .host_id = 4, .on = true } },
+                { .type = HASTATE_MSG_VM_REQUEST, .sender = 1, .u.request = { .vm_id = 1, .started = true } },
+                { .type = HASTATE_MSG_VM_REQUEST, .sender = 2, .u.request = { .vm_id = 2, .started = true } },
         };
 
         if (!s)
@@ -166,7 +168,9 @@ static void cpg_seeds(const char *dir) {
                 protect(2, 10, "db", HASTATE_PRIORITY_RESTART, 0, 2),
                 protect(3, 11, "web", HASTATE_PRIORITY_BEST_EFFORT, 3, 0),
                 { .type = HASTATE_MSG_VM_OWNER, .sender = 2, .u.owner = { .vm_id = 11, .owner = 3 } },
+                { .type = HASTATE_MSG_VM_REQUEST, .sender = 3, .u.request = { .vm_id = 11, .started = true } },
                 { .type = HASTATE_MSG_HOST_MAINTENANCE, .sender = 4, .u.maintenance = { .host_id = 4, .on = true } },
+                { .type = HASTATE_MSG_VM_REQUEST, .sender = 1, .u.request = { .vm_id = 11, .started = false } },
                 { .type = HASTATE_MSG_VM_UNPROTECT, .sender = 1, .u.unprotect = { .vm_id = 10 } },
         };
         seed_start(&s, 0);

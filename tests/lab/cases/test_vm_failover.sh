@@ -97,7 +97,8 @@ tap_ok "h1 boots and rejoins" wait_state h3 h1 ALIVE 20
 hs h3 vm stop vm-b >"$out" 2>&1
 tap_grep "vm-b: requested stopped" "$out" "vm stop vm-b is applied"
 tap_ok "vm stop vm-b: it runs nowhere" wait_until 10 "[ -z \"\$(vm_on vm-b)\" ]"
-tap_ok "h3's log: a clean stop" log_after h3 "stop vm-b: its requested state is stopped" "vm-b stopped here: stopped cleanly"
+tap_ok "h3's log: a clean stop" \
+    wait_until 5 "log_after h3 'stop vm-b: its requested state is stopped' 'vm-b stopped here: stopped cleanly'"
 n=$(wc -l <"$HALAB_DIR/vms/vm-b.disk")
 tap_ok "nothing starts it again" holds 3 "[ -z \"\$(vm_on vm-b)\" ] && [ \$(wc -l <'$HALAB_DIR/vms/vm-b.disk') = $n ]"
 tap_ok "vm-a runs on, on h3 alone" test "$(vm_on vm-a)" = h3
