@@ -260,7 +260,8 @@ static void build_inputs(struct node *n, struct takeover_inputs *ti, struct take
         for (size_t i = 0; i < k; i++)
                 vms[i].running_here = running_here(n, vms[i].vm_id);
         *ti = (struct takeover_inputs){ .survival = &n->in, .verdict = &n->verdict, .claims = n->vm.claims,
-                                        .n_claims = n->vm.n_claims, .vms = vms, .n_vms = k };
+                                        .n_claims = n->vm.n_claims, .vms = vms, .n_vms = k,
+                                        .self_maintenance = core_view_has(&n->state->maintenance, n->cfg.self_id) };
 }
 
 static void plan(struct node *n, uint64_t now_ms) {

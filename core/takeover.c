@@ -77,6 +77,14 @@ static void plan_one(const struct takeover_inputs *in, uint64_t now_ms, bool mas
         }
         if (!master)
                 return;
+        if (in->self_maintenance) {
+                a->kind = TAKEOVER_WAIT;
+                a->from_host = k ? owners[0] : 0;
+                snprintf(a->reason, sizeof(a->reason), "wait: vm %llu: this host, the master, is in maintenance "
+                         "and takes no VM", (unsigned long long)vm->vm_id);
+                *emit = true;
+                return;
+        }
         if (k == 0) {
                 snprintf(a->reason, sizeof(a->reason), "place: vm %llu has no owner",
                          (unsigned long long)vm->vm_id);

@@ -28,7 +28,8 @@
  * Only a SURVIVE verdict with a disk read of its own within the last
  * interval takes over anything. The master (lowest surviving id) takes over
  * VMs of dead owners onto itself; any surviving host restarts a VM it
- * itself owns but does not run (first start, or after its own reboot).
+ * itself owns but does not run (first start, or after its own reboot). A
+ * master in maintenance places and takes over nothing: those VMs wait.
  */
 #pragma once
 
@@ -66,6 +67,7 @@ struct takeover_inputs {
         size_t n_claims;
         const struct takeover_vm *vms;
         size_t n_vms;
+        bool self_maintenance;          /* this host is in maintenance: it takes no VM of another */
 };
 
 enum takeover_kind {

@@ -331,6 +331,33 @@ static void test_a_stop_requested_while_a_claim_is_confirmed_aborts_the_start(vo
         assert_true(logged(f, "abort: stopped by request meanwhile"));
 }
 
+/* A master in maintenance places nothing on itself: the VM waits. */
+static void test_a_master_in_maintenance_places_nothing_on_itself(void **state) {
+        struct fx *f = *state;
+        struct hastate_msg m = { .type = HASTATE_MSG_VM_OWNER, .sender = 2 };
+        struct hastate_error err;
+        uint64_t seq = 0;
+
+        m.u.owner.vm_id = VM;
+        m.u.owner.owner = 0;    /* not placed yet */
+        assert_int_equal(hastate_apply((struct hastate *)node_state(f->n), &m, &err), 0);
+        m = (struct hastate_msg){ .type = HASTATE_MSG_HOST_MAINTENANCE, .sender = 2 };
+        m.u.maintenance.host_id = 1;
+        m.u.maintenance.on = true;
+        assert_int_equal(hastate_apply((struct hastate *)node_state(f->n), &m, &err), 0);
+        running(f, false);
+        clear_seen();
+        for (int i = 0; i < 4; i++) {
+                f->now += 500;
+                assert_false(restart_cycle(f, &seq));
+        }
+        assert_non_null(strstr(seen, "this host, the master, is in maintenance and takes no VM"));
+        m.u.maintenance.on = false;
+        assert_int_equal(hastate_apply((struct hastate *)node_state(f->n), &m, &err), 0);
+        f->now += 500;
+        restarts(f, &seq);
+}
+
 static void test_with_ha_disabled_nothing_is_claimed_or_started(void **state) {
         struct fx *f = *state;
         uint64_t seq = 0;
@@ -360,6 +387,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_a_stop_requested_while_a_claim_is_confirmed_aborts_the_start,
                                                 setup_vm, teardown),
+                cmocka_unit_test_setup_teardown(test_a_master_in_maintenance_places_nothing_on_itself, setup_vm,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_with_ha_disabled_nothing_is_claimed_or_started,
                                                 setup_ha_disabled, teardown),
         };
