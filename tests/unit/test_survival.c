@@ -534,7 +534,8 @@ static void tk_init(struct tk *k, unsigned self) {
         k->f.peers[0].advanced_ms = 500;
         decide(&k->f);
         k->vms[0] = (struct takeover_vm){ .vm_id = 11, .replicated_owner = 1 };
-        k->ti = (struct takeover_inputs){ &k->f.in, &k->f.v, k->claims, 0, k->vms, 1 };
+        k->ti = (struct takeover_inputs){ .survival = &k->f.in, .verdict = &k->f.v, .claims = k->claims, .n_claims = 0,
+                                          .vms = k->vms, .n_vms = 1 };
 }
 
 static int tk_plan(struct tk *k) {
