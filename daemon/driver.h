@@ -77,7 +77,8 @@ struct driver_ops {
         /* Checks that config is a config this driver can start, naming
          * name: 0, or -EINVAL/-ENOENT with the reason. */
         int (*check_config)(struct driver *d, const char *name, const char *config, struct driver_error *e);
-        /* The domains running here (protected or not): at most max, *n set. */
+        /* The domains running here (protected or not): at most max, *n set. A
+         * domain started outside vmhad shows from the next poll on. */
         int (*list)(struct driver *d, struct driver_domain *out, size_t max, size_t *n, struct driver_error *e);
         /* Begins a start; STARTED or START_FAILED follows, by deadline_ms. */
         int (*start)(struct driver *d, const struct driver_vm *vm, uint64_t now_ms, uint64_t deadline_ms,

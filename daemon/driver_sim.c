@@ -57,7 +57,13 @@ struct driver_sim {
         uint32_t record_interval_ms;
         struct sim_vm *vms;
         size_t n, cap;
+        uint64_t next_adopt_ms;         /* the poll's next look into /proc */
 };
+
+/* The poll looks for sim VMs it does not know (started outside vmha, or
+ * by an earlier vmhad) this often, not at every tick: a scan reads every
+ * process's command line. A start, a stop and the like look at once. */
+#define SIM_ADOPT_EVERY_MS 1000u
 
 static struct driver_sim *sim_of(struct driver *d) {
         return (struct driver_sim *)d;
@@ -246,7 +252,6 @@ static int sim_list(struct driver *d, struct driver_domain *out, size_t max, siz
         struct driver_sim *s = sim_of(d);
         size_t k = 0;
 
-        adopt(s);
         for (size_t i = 0; i < s->n && k < max; i++) {
                 const struct sim_vm *v = &s->vms[i];
                 struct driver_domain *o = &out[k++];
@@ -420,22 +425,22 @@ static int sim_stop(struct driver *d, const char *name, uint64_t now_ms, uint64_
         return 0;
 }
 
-static int sim_pause(struct driver *d, const char *name, struct driver_error *e) {
+/* Pause (SIGSTOP) or resume (SIGCONT): the guest's vCPUs stop or go on. */
+static int set_paused(struct driver *d, const char *name, bool paused, struct driver_error *e) {
         struct sim_vm *v;
-        int r = signal_vm(sim_of(d), name, SIGSTOP, &v, e);
+        int r = signal_vm(sim_of(d), name, paused ? SIGSTOP : SIGCONT, &v, e);
 
         if (r == 0)
-                v->paused = true;
+                v->paused = paused;
         return r;
 }
 
-static int sim_resume(struct driver *d, const char *name, struct driver_error *e) {
-        struct sim_vm *v;
-        int r = signal_vm(sim_of(d), name, SIGCONT, &v, e);
+static int sim_pause(struct driver *d, const char *name, struct driver_error *e) {
+        return set_paused(d, name, true, e);
+}
 
-        if (r == 0)
-                v->paused = false;
-        return r;
+static int sim_resume(struct driver *d, const char *name, struct driver_error *e) {
+        return set_paused(d, name, false, e);
 }
 
 static int sim_destroy(struct driver *d, const char *name, struct driver_error *e) {
@@ -496,6 +501,11 @@ static void ended(struct driver_sim *s, struct sim_vm *v, bool have_status, int 
 
 static void sim_poll(struct driver *d, uint64_t now_ms) {
         struct driver_sim *s = sim_of(d);
+
+        if (now_ms >= s->next_adopt_ms) {
+                adopt(s);
+                s->next_adopt_ms = now_ms + SIM_ADOPT_EVERY_MS;
+        }
 
         for (size_t i = 0; i < s->n;) {
                 struct sim_vm *v = &s->vms[i];

@@ -41,13 +41,13 @@ static const struct hastate_vm *vm_named(const struct vmhad *d, const char *name
         return NULL;
 }
 
-static bool taken_over(const struct vmhad *d, uint64_t vm_id, bool forget) {
-        struct vmhad *w = (struct vmhad *)d;
-
+/* Whether vm_id was taken over from another host and has not run here
+ * since; forget: it has now (or will not), drop it. */
+static bool taken_over(struct vmhad *d, uint64_t vm_id, bool forget) {
         for (size_t i = 0; i < d->n_taken; i++)
                 if (d->taken[i] == vm_id) {
                         if (forget)
-                                w->taken[i] = w->taken[--w->n_taken];
+                                d->taken[i] = d->taken[--d->n_taken];
                         return true;
                 }
         return false;
