@@ -232,20 +232,26 @@ static void adopt(struct driver_sim *s) {
         closedir(dir);
 }
 
-static int sim_check_config(struct driver *d, const char *name, const char *config, struct driver_error *e) {
-        struct simvm_config cfg;
+/* The config of VM name, read and checked once. */
+static int load_config(const char *name, const char *config, struct simvm_config *cfg, struct driver_error *e) {
         char err[SIMVM_ERROR_MAX + SIMVM_PATH_MAX];
-        int r = simvm_config_load(config, &cfg, err, sizeof(err));
+        int r = simvm_config_load(config, cfg, err, sizeof(err));
 
         if (r < 0) {
                 set_err(e, "%s", err);
                 return r;
         }
-        if (strcmp(cfg.name, name) != 0) {
-                set_err(e, "%s is the config of '%s', not of '%s'", config, cfg.name, name);
+        if (strcmp(cfg->name, name) != 0) {
+                set_err(e, "%s is the config of '%s', not of '%s'", config, cfg->name, name);
                 return -EINVAL;
         }
         return 0;
+}
+
+static int sim_check_config(struct driver *d, const char *name, const char *config, struct driver_error *e) {
+        struct simvm_config cfg;
+
+        return load_config(name, config, &cfg, e);
 }
 
 static int sim_list(struct driver *d, struct driver_domain *out, size_t max, size_t *n, struct driver_error *e) {
@@ -275,13 +281,17 @@ static uint64_t used_mib(const struct driver_sim *s) {
         return sum;
 }
 
+static uint64_t free_mib(const struct driver_sim *s) {
+        uint64_t used = used_mib(s);
+
+        return used < s->memory_mib ? s->memory_mib - used : 0;
+}
+
 static int sim_free_memory(struct driver *d, uint64_t *mib, struct driver_error *e) {
         struct driver_sim *s = sim_of(d);
-        uint64_t used;
 
         adopt(s);
-        used = used_mib(s);
-        *mib = used < s->memory_mib ? s->memory_mib - used : 0;
+        *mib = free_mib(s);
         return 0;
 }
 
@@ -304,16 +314,12 @@ static int sim_start(struct driver *d, const struct driver_vm *vm, uint64_t now_
                 set_err(e, "%s runs here already (pid %d, instance %s)", vm->name, (int)v->pid, v->uuid);
                 return -EEXIST;
         }
-        r = sim_check_config(d, vm->name, vm->config, e);
+        r = load_config(vm->name, vm->config, &cfg, e);
         if (r < 0)
                 return r;
-        {
-                char err[SIMVM_ERROR_MAX + SIMVM_PATH_MAX];
-                simvm_config_load(vm->config, &cfg, err, sizeof(err));
-        }
-        if (used_mib(s) + cfg.memory_mib > s->memory_mib) {
+        if (cfg.memory_mib > free_mib(s)) {
                 set_err(e, "not enough free memory for %s: it needs %" PRIu64 " MiB, this host has %" PRIu64 " MiB free",
-                        vm->name, cfg.memory_mib, s->memory_mib - (used_mib(s) < s->memory_mib ? used_mib(s) : s->memory_mib));
+                        vm->name, cfg.memory_mib, free_mib(s));
                 return -ENOMEM;
         }
         if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
